@@ -1,0 +1,80 @@
+# This file is part of sale_flow.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+
+import os
+
+import polib
+
+from trytond.modules.company.tests import CompanyTestMixin
+from trytond.pool import Pool
+from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+
+from .tools import ean13
+
+MODULE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class SaleFlowTestCase(CompanyTestMixin, ModuleTestCase):
+    "Test Sale Flow module"
+    module = 'sale_flow'
+
+    def test_ean13(self):
+        "EAN-13 check digits of the demo generator"
+        self.assertEqual(ean13('690123456789'), '6901234567892')
+        self.assertEqual(ean13('400638133393'), '4006381333931')
+        with self.assertRaises(AssertionError):
+            ean13('12345')
+
+    @with_transaction()
+    def test_zh_CN_translations_complete(self):
+        "Every string of the module has a zh_CN translation"
+        pool = Pool()
+        Translation = pool.get('ir.translation')
+        TranslationSet = pool.get('ir.translation.set', type='wizard')
+        TranslationUpdate = pool.get('ir.translation.update', type='wizard')
+        Lang = pool.get('ir.lang')
+
+        zh_CN, = Lang.search([('code', '=', 'zh_CN')])
+        Translation.translation_import(
+            'zh_CN', 'sale_flow',
+            os.path.join(MODULE_DIR, 'locale', 'zh_CN.po'))
+        session_id, _, _ = TranslationSet.create()
+        TranslationSet.execute(session_id, {}, 'set_')
+        TranslationSet.delete(session_id)
+        session_id, _, _ = TranslationUpdate.create()
+        TranslationUpdate.execute(
+            session_id, {'start': {'language': zh_CN.id}}, 'update')
+        TranslationUpdate.delete(session_id)
+
+        pofile = polib.pofile(
+            Translation.translation_export('zh_CN', 'sale_flow').decode())
+        self.assertTrue(len(pofile) > 0)
+        missing = [
+            (e.msgctxt, e.msgid) for e in pofile
+            if not e.msgstr or 'fuzzy' in e.flags]
+        self.assertEqual(missing, [])
+        stale = {e.msgctxt for e in polib.pofile(
+                os.path.join(MODULE_DIR, 'locale', 'zh_CN.po'))} - {
+            e.msgctxt for e in pofile}
+        self.assertEqual(stale, set())
+
+    @with_transaction()
+    def test_roles_see_sales_flow_menu(self):
+        "Every role of the flow has the Sales Flow menu"
+        pool = Pool()
+        Data = pool.get('ir.model.data')
+        Menu = pool.get('ir.ui.menu')
+        menu = Menu(Data.get_id('sale_flow', 'menu_sale_flow'))
+        groups = {g.id for g in menu.groups}
+        for module, xml_id in [
+                ('sale', 'group_sale'),
+                ('sale_flow', 'group_sale_flow_reviewer'),
+                ('sale_flow', 'group_sale_flow_warehouse'),
+                ('sale_flow', 'group_sale_flow_shipping'),
+                ('sale_flow', 'group_sale_flow_manager'),
+                ]:
+            with self.subTest(group=xml_id):
+                self.assertIn(Data.get_id(module, xml_id), groups)
+
+
+del ModuleTestCase
