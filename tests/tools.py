@@ -507,7 +507,16 @@ def setup_demo(config=None, customers=20, products=30, orders=0,
     create_products(config=config, count=products)
     if orders:
         create_orders(config=config, count=orders)
+    _close_config_wizard(config)
     return config
+
+
+def _close_config_wizard(config):
+    "The set-up is done: the administrator is not asked again at login"
+    def work(pool):
+        Item = pool.get('ir.module.config_wizard.item')
+        Item.write(Item.search([('state', '!=', 'done')]), {'state': 'done'})
+    server_call(config, work)
 
 
 # A small fixed data set for the scenarios (a stable name for DB_CACHE)

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+# This file is part of sale_flow.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Real-client smoke test: log into the demo through the sao web client in
+headless Chromium, open the Sales Flow menu and its Orders list, and save
+screenshots.  Exits non-zero, with a screenshot of the failure, when a step
+does not happen.
+
+    scripts/smoke.py --url http://127.0.0.1:8000/ --login reviewer \
+        --password sale_flow --out var/smoke
+
+The browser is Debian's chromium (no browser download), driven by
+playwright with executable_path.
+"""
+
+import argparse
+import os
+import sys
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import sync_playwright
+
+CHROMIUM_ARGS = [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+    '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync']
+# The menu and its entry as each language shows them
+MENU = {'en': ("Sales Flow", "Orders"), 'zh_CN': ("销售流程", "订单")}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--url', default='http://127.0.0.1:8000/')
+    parser.add_argument('--login', default='reviewer')
+    parser.add_argument('--password', default='sale_flow')
+    parser.add_argument('--language', default='zh_CN', choices=MENU)
+    parser.add_argument('--out', default='var/smoke')
+    parser.add_argument('--chromium', default='/usr/bin/chromium')
+    parser.add_argument('--timeout', type=float, default=30)
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    menu_name, entry_name = MENU[args.language]
+    timeout = args.timeout * 1000
+
+    def shot(page, name):
+        path = os.path.join(args.out, f'{args.login}-{name}.png')
+        page.screenshot(path=path)
+        print(f"screenshot: {path}")
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=args.chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(
+            viewport={'width': 1280, 'height': 720}, locale='en-US')
+        page.set_default_timeout(timeout)
+        step = "open the login page"
+        try:
+            page.goto(args.url)
+            step = "enter the user name"
+            page.fill('#login', args.login)
+            page.keyboard.press('Enter')
+            step = "enter the password"
+            password = page.locator('input[type=password]:visible')
+            password.fill(args.password)
+            page.keyboard.press('Enter')
+            step = f"find the menu {menu_name!r}"
+            menu = page.get_by_text(menu_name, exact=True)
+            menu.wait_for()
+            shot(page, '1-menu')
+            step = f"expand {menu_name!r} and open {entry_name!r}"
+            menu.click()
+            entry = page.get_by_text(entry_name, exact=True).first
+            entry.wait_for()
+            entry.dblclick()
+            step = "see the list of orders"
+            page.locator('.tab-content table tbody tr').first.wait_for()
+            page.wait_for_timeout(1000)
+            shot(page, '2-orders')
+        except PlaywrightError as exception:
+            shot(page, 'failed')
+            print(f"smoke test failed: could not {step}: "
+                f"{str(exception).splitlines()[0]}", file=sys.stderr)
+            return 1
+        finally:
+            browser.close()
+    print(f"smoke test passed: {args.login} opened {menu_name} > {entry_name}")
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
