@@ -372,7 +372,11 @@ def create_products(config=None, count=30, stock=100, seed=1):
                                     }])],
                     })
             zh_names.append(zh + zh_var + serial)
-        templates = Template.create(values)
+        # Small batches: product's unique-code validation builds one SQL
+        # condition per record, too deep for SQLite's parser on large lists.
+        templates = []
+        for i in range(0, len(values), 25):
+            templates.extend(Template.create(values[i:i + 25]))
         with Transaction().set_context(language='zh_CN'):
             to_write = []
             for template, name in zip(Template.browse(templates), zh_names):

@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+# This file is part of sale_flow.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Benchmark the sales flow against Tryton's own sale-to-delivery flow.
+
+Every flow in FLOWS runs the same orders (one line each, one transaction per
+order, models called in-process as a trytond worker would) and prints, per
+step, the mean milliseconds and the SQL statements per order; the last table
+gives each flow's cost as a ratio of Tryton's own flow measured in the same
+run.  Later steps of sale_flow add their flows to FLOWS.
+
+    .venv/bin/python bench/run.py --orders 30
+    TRYTOND_DATABASE_URI=postgresql://postgres@127.0.0.1:5432/ \\
+        .venv/bin/python bench/run.py
+
+The database is built with the demo generator (tests/tools.py) the first
+time and reused afterwards (--rebuild makes a new one).
+"""
+
+import argparse
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+class StatementCounter(logging.Handler):
+    "Count the SQL statements trytond's backends log at DEBUG level"
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.count = 0
+
+    def emit(self, record):
+        self.count += 1
+
+
+COUNTER = StatementCounter()
+SQL_LOGGERS = [
+    logging.getLogger('trytond.backend.sqlite.database'),
+    logging.getLogger('trytond.backend.postgresql.database'),
+    ]
+
+
+def counting(enabled):
+    for logger in SQL_LOGGERS:
+        logger.setLevel(logging.DEBUG if enabled else logging.WARNING)
+
+
+def tryton_flow(pool, order, step):
+    "Tryton's own flow: sale create → quote → confirm → process → shipment"
+    Sale = pool.get('sale.sale')
+    Shipment = pool.get('stock.shipment.out')
+    with step('create'):
+        sale, = Sale.create([order])
+    with step('quote'):
+        Sale.quote([sale])
+    with step('confirm'):
+        Sale.confirm([sale])
+    with step('process'):
+        Sale.process([sale])
+    shipments = list(sale.shipments)
+    with step('assign'):
+        Shipment.assign_try(shipments)
+    shipments = Shipment.browse(shipments)
+    assert all(s.state == 'assigned' for s in shipments), "not enough stock"
+    with step('pick'):
+        Shipment.pick(shipments)
+    with step('pack'):
+        Shipment.pack(shipments)
+    with step('ship'):
+        Shipment.ship(shipments)
+    with step('done'):
+        Shipment.do(shipments)
+
+
+# name: (function, description); the first is the reference for the ratios
+FLOWS = {
+    'tryton': tryton_flow,
+    }
+
+
+class Steps:
+    "Collect milliseconds and SQL statements per step of one order"
+
+    def __init__(self):
+        self.times = {}
+        self.queries = {}
+
+    def __call__(self, name):
+        steps = self
+
+        class _Step:
+            def __enter__(self):
+                self.count = COUNTER.count
+                self.start = time.perf_counter()
+
+            def __exit__(self, *exc):
+                if exc[0] is None:
+                    steps.times[name] = (
+                        time.perf_counter() - self.start) * 1000
+                    steps.queries[name] = COUNTER.count - self.count
+        return _Step()
+
+
+def build_database(args, conf):
+    "Create the benchmark database with the demo generator"
+    from proteus import config as pconfig
+
+    from trytond.modules.sale_flow.tests import tools
+    env = dict(os.environ, TRYTONPASSFILE=os.path.join(args.workdir, 'pass'))
+    with open(env['TRYTONPASSFILE'], 'w') as fp:
+        fp.write('admin\n')
+    if args.uri.startswith('sqlite'):
+        path = os.path.join(args.workdir, args.database + '.sqlite')
+        if os.path.exists(path):
+            os.remove(path)
+        open(path, 'w').close()
+    else:
+        subprocess.run(['dropdb', '--if-exists', '-h', args.pg_host,
+                '-p', args.pg_port, '-U', args.pg_user, args.database],
+            check=False)
+        subprocess.run(['createdb', '-h', args.pg_host, '-p', args.pg_port,
+                '-U', args.pg_user, '-E', 'UTF8', args.database], check=True)
+    admin = os.path.join(os.path.dirname(sys.executable), 'trytond-admin')
+    subprocess.run([admin, '-c', conf, '-d', args.database, '-u', 'sale_flow',
+            '--activate-dependencies', '--email', 'admin@example.com'],
+        check=True, env=env, stdout=subprocess.DEVNULL)
+    config = pconfig.set_trytond(args.database, config_file=conf)
+    tools.setup_demo(config=config, customers=args.customers,
+        products=args.products)
+    with open(os.path.join(args.workdir, args.database + '.built'), 'w'):
+        pass
+
+
+def run(args, conf):
+    from proteus import config as pconfig
+
+    from trytond.modules.sale_flow.tests import tools
+    config = pconfig.set_trytond(args.database, config_file=conf)
+
+    def orders(pool, count, seed):
+        Party = pool.get('party.party')
+        Product = pool.get('product.product')
+        Location = pool.get('stock.location')
+        Company = pool.get('company.company')
+        Carrier = pool.get('carrier')
+        company, = Company.search([], limit=1)
+        warehouse, = Location.search([('type', '=', 'warehouse')], limit=1)
+        parties = Party.search([('contact_mechanisms.type', '=', 'mobile')])
+        goods = Product.search([('type', '=', 'goods')])
+        carrier, = Carrier.search([], limit=1)
+        result = []
+        for i in range(count):
+            party = parties[(seed + i) % len(parties)]
+            product = goods[(seed + i) % len(goods)]
+            result.append({
+                    'company': company.id,
+                    'currency': company.currency.id,
+                    'party': party.id,
+                    'invoice_address': party.addresses[0].id,
+                    'shipment_address': party.addresses[0].id,
+                    'warehouse': warehouse.id,
+                    'carrier': carrier.id,
+                    'invoice_method': 'manual',
+                    'lines': [('create', [{
+                                    'type': 'line',
+                                    'product': product.id,
+                                    'unit': product.sale_uom.id,
+                                    'quantity': 1,
+                                    'unit_price': product.template.list_price,
+                                    }])],
+                    })
+        return result
+
+    results = {}
+    for name, flow in FLOWS.items():
+        for phase, count, count_sql in [
+                ('warm-up', args.warmup, False),
+                ('time', args.orders, False),
+                ('sql', args.sql_orders, True)]:
+            values = tools.server_call(
+                config, orders, count, seed=len(results) * 1000)
+            counting(count_sql)
+            totals, per_step = [], []
+            for order in values:
+                steps = Steps()
+
+                def one(pool):
+                    steps.times.clear()
+                    steps.queries.clear()
+                    flow(pool, order, steps)
+                    # The queued "process" of confirm already ran above.
+                    from trytond.transaction import Transaction
+                    Transaction().tasks.clear()
+                start = time.perf_counter()
+                tools.server_call(config, one)
+                totals.append((time.perf_counter() - start) * 1000)
+                per_step.append(steps)
+            counting(False)
+            if phase == 'time':
+                results[name] = {'totals': totals, 'steps': per_step}
+            elif phase == 'sql':
+                results[name]['sql'] = per_step
+    return results
+
+
+def report(args, results, backend):
+    print(f"\nsale_flow benchmark — backend {backend}, {args.orders} orders "
+        f"timed, SQL counted on {args.sql_orders} orders, one line each, "
+        "one transaction per order")
+    reference = next(iter(results))
+    for name, result in results.items():
+        print(f"\nflow '{name}': {FLOWS[name].__doc__}")
+        print(f"  {'step':<12}{'mean ms':>10}{'median ms':>11}"
+            f"{'SQL/order':>11}")
+        step_names = list(result['steps'][0].times)
+        for step in step_names:
+            times = [s.times[step] for s in result['steps']]
+            queries = [s.queries[step] for s in result['sql']] or [0]
+            print(f"  {step:<12}{statistics.mean(times):>10.1f}"
+                f"{statistics.median(times):>11.1f}"
+                f"{statistics.mean(queries):>11.0f}")
+        total = statistics.mean(result['totals'])
+        queries = statistics.mean(
+            sum(s.queries.values()) for s in result['sql'])
+        print(f"  {'per order':<12}{total:>10.1f}"
+            f"{statistics.median(result['totals']):>11.1f}{queries:>11.0f}"
+            f"   ({1000 / total:.2f} orders/s, with commit and restarts)")
+        result['mean'], result['queries'] = total, queries
+    print(f"\nratios against '{reference}' (same run):")
+    base = results[reference]
+    for name, result in results.items():
+        print(f"  {name:<20} time x{result['mean'] / base['mean']:.2f}"
+            f"   SQL x{result['queries'] / base['queries']:.2f}")
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--orders', type=int, default=30)
+    parser.add_argument('--sql-orders', type=int, default=5)
+    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--customers', type=int, default=50)
+    parser.add_argument('--products', type=int, default=100)
+    parser.add_argument('--database', default='sale_flow_bench')
+    parser.add_argument('--workdir', default=os.path.join(ROOT, 'var', 'bench'))
+    parser.add_argument('--rebuild', action='store_true')
+    args = parser.parse_args()
+    args.uri = os.environ.get('TRYTOND_DATABASE_URI', 'sqlite://')
+    os.makedirs(args.workdir, exist_ok=True)
+    conf = os.path.join(args.workdir, 'trytond.conf')
+    with open(conf, 'w') as fp:
+        fp.write(f"[database]\nuri = {args.uri}\npath = {args.workdir}\n")
+    os.environ['TRYTOND_CONFIG'] = conf
+    backend = args.uri.split(':', 1)[0]
+    if backend.startswith('postgresql'):
+        from urllib.parse import urlparse
+        parsed = urlparse(args.uri)
+        args.pg_host = parsed.hostname or '127.0.0.1'
+        args.pg_port = str(parsed.port or 5432)
+        args.pg_user = parsed.username or 'postgres'
+    for logger in SQL_LOGGERS:
+        logger.addHandler(COUNTER)
+        logger.propagate = False
+    # SQLite installs its statement trace on new connections only when
+    # DEBUG is enabled: leave it enabled, the handler decides.
+    logging.getLogger('trytond.backend.sqlite.database').setLevel(
+        logging.DEBUG)
+
+    built = os.path.join(args.workdir, args.database + '.built')
+    if args.rebuild or not os.path.exists(built) or backend != 'sqlite':
+        start = time.monotonic()
+        print("building the benchmark database...", file=sys.stderr)
+        build_database(args, conf)
+        print(f"built in {time.monotonic() - start:.0f} s", file=sys.stderr)
+    counting(False)
+    results = run(args, conf)
+    report(args, results, backend)
+
+
+if __name__ == '__main__':
+    main()
