@@ -6,8 +6,11 @@ headless Chromium, open the Sales Flow menu and its Orders list, and save
 screenshots.  Exits non-zero, with a screenshot of the failure, when a step
 does not happen.
 
-    scripts/smoke.py --url http://127.0.0.1:8000/ --login reviewer \
-        --password sale_flow --out var/smoke
+    scripts/smoke.py --url http://127.0.0.1:8000/ --out var/smoke
+    scripts/smoke.py --login reviewer --password sale_flow --language zh_CN
+
+Without --login it logs in as the administrator (English) and as every
+demo role user (Chinese), one after the other.
 
 The browser is Debian's chromium (no browser download), driven by
 playwright with executable_path.
@@ -20,6 +23,8 @@ import sys
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
+from trytond.modules.sale_flow.tests.tools import DEMO_PASSWORD, ROLE_USERS
+
 CHROMIUM_ARGS = [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
     '--no-first-run', '--disable-background-networking',
@@ -31,37 +36,73 @@ MENU = {'en': ("Sales Flow", "Orders"), 'zh_CN': ("销售流程", "订单")}
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--url', default='http://127.0.0.1:8000/')
-    parser.add_argument('--login', default='reviewer')
-    parser.add_argument('--password', default='sale_flow')
+    parser.add_argument('--login')
+    parser.add_argument('--password', default=DEMO_PASSWORD)
     parser.add_argument('--language', default='zh_CN', choices=MENU)
     parser.add_argument('--out', default='var/smoke')
     parser.add_argument('--chromium', default='/usr/bin/chromium')
     parser.add_argument('--timeout', type=float, default=30)
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    menu_name, entry_name = MENU[args.language]
-    timeout = args.timeout * 1000
-
-    def shot(page, name):
-        path = os.path.join(args.out, f'{args.login}-{name}.png')
-        page.screenshot(path=path)
-        print(f"screenshot: {path}")
-
+    if not os.access(args.chromium, os.X_OK):
+        print(f"smoke test: no browser at {args.chromium}: install Debian's "
+            "chromium (apt-get install chromium) or pass --chromium PATH",
+            file=sys.stderr)
+        return 2
+    if args.login:
+        users = [(args.login, args.password, args.language)]
+    else:
+        users = [('admin', 'admin', 'en')] + [
+            (login, DEMO_PASSWORD, 'zh_CN') for login, _, _ in ROLE_USERS]
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=args.chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(
-            viewport={'width': 1280, 'height': 720}, locale='en-US')
+        try:
+            failed = [u[0] for u in users if not smoke(browser, args, *u)]
+        finally:
+            browser.close()
+    if failed:
+        print(f"smoke test failed for: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def smoke(browser, args, login, password, language):
+    "Log in as the user, open Sales Flow > Orders; True when it worked"
+    menu_name, entry_name = MENU[language]
+    timeout = args.timeout * 1000
+
+    def shot(page, name):
+        path = os.path.join(args.out, f'{login}-{name}.png')
+        try:
+            page.screenshot(path=path)
+        except PlaywrightError:
+            return
+        print(f"screenshot: {path}")
+
+    context = browser.new_context(
+        viewport={'width': 1280, 'height': 720}, locale='en-US')
+    try:
+        page = context.new_page()
         page.set_default_timeout(timeout)
         step = "open the login page"
         try:
             page.goto(args.url)
             step = "enter the user name"
-            page.fill('#login', args.login)
-            page.keyboard.press('Enter')
+            page.fill('#login', login)
+            step = "get the password dialog"
+            password_input = page.locator('input[type=password]:visible')
+            for attempt in range(3):
+                # the client may not listen yet right after the page loads
+                page.locator('#login').press('Enter')
+                try:
+                    password_input.wait_for(timeout=timeout / 3)
+                    break
+                except PlaywrightError:
+                    if attempt == 2:
+                        raise
             step = "enter the password"
-            password = page.locator('input[type=password]:visible')
-            password.fill(args.password)
+            password_input.fill(password)
             page.keyboard.press('Enter')
             step = f"find the menu {menu_name!r}"
             menu = page.get_by_text(menu_name, exact=True)
@@ -78,13 +119,13 @@ def main():
             shot(page, '2-orders')
         except PlaywrightError as exception:
             shot(page, 'failed')
-            print(f"smoke test failed: could not {step}: "
+            print(f"smoke test failed: {login} could not {step}: "
                 f"{str(exception).splitlines()[0]}", file=sys.stderr)
-            return 1
-        finally:
-            browser.close()
-    print(f"smoke test passed: {args.login} opened {menu_name} > {entry_name}")
-    return 0
+            return False
+    finally:
+        context.close()
+    print(f"smoke test passed: {login} opened {menu_name} > {entry_name}")
+    return True
 
 
 if __name__ == '__main__':
