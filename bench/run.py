@@ -20,6 +20,7 @@ time and reused afterwards (--rebuild makes a new one).
 import argparse
 import logging
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -147,38 +148,11 @@ def run(args, conf):
     config = pconfig.set_trytond(args.database, config_file=conf)
 
     def orders(pool, count, seed):
-        Party = pool.get('party.party')
-        Product = pool.get('product.product')
-        Location = pool.get('stock.location')
-        Company = pool.get('company.company')
-        Carrier = pool.get('carrier')
-        company, = Company.search([], limit=1)
-        warehouse, = Location.search([('type', '=', 'warehouse')], limit=1)
-        parties = Party.search([('contact_mechanisms.type', '=', 'mobile')])
-        goods = Product.search([('type', '=', 'goods')])
-        carrier, = Carrier.search([], limit=1)
-        result = []
-        for i in range(count):
-            party = parties[(seed + i) % len(parties)]
-            product = goods[(seed + i) % len(goods)]
-            result.append({
-                    'company': company.id,
-                    'currency': company.currency.id,
-                    'party': party.id,
-                    'invoice_address': party.addresses[0].id,
-                    'shipment_address': party.addresses[0].id,
-                    'warehouse': warehouse.id,
-                    'carrier': carrier.id,
-                    'invoice_method': 'manual',
-                    'lines': [('create', [{
-                                    'type': 'line',
-                                    'product': product.id,
-                                    'unit': product.sale_uom.id,
-                                    'quantity': 1,
-                                    'unit_price': product.template.list_price,
-                                    }])],
-                    })
-        return result
+        values = tools.order_values(pool, count, lines=(1, 1),
+            quantity=(1, 1), rng=random.Random(seed))
+        for value in values:
+            value['invoice_method'] = 'manual'
+        return values
 
     results = {}
     for name, flow in FLOWS.items():

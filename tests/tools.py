@@ -37,8 +37,8 @@ from trytond.worker import run_task
 __all__ = [
     'DEMO_PASSWORD', 'ROLE_USERS', 'ean13', 'server_call', 'setup_company',
     'setup_warehouse', 'create_carriers', 'create_users', 'create_customers',
-    'create_products', 'create_orders', 'advance_orders', 'setup_demo',
-    'setup_demo_small']
+    'create_products', 'order_values', 'create_orders', 'advance_orders',
+    'setup_demo', 'setup_demo_small']
 
 DEMO_PASSWORD = 'sale_flow'
 
@@ -402,64 +402,72 @@ def create_products(config=None, count=30, stock=100, seed=1):
     return server_call(config, work)
 
 
+def order_values(pool, count, lines=(1, 4), quantity=(1, 5),
+        customers=None, products=None, rng=None):
+    "Values of count draft sales for Sale.create, read in a few queries"
+    rng = rng or random.Random(1)
+    Party = pool.get('party.party')
+    Product = pool.get('product.product')
+    Company = pool.get('company.company')
+    Location = pool.get('stock.location')
+    PaymentTerm = pool.get('account.invoice.payment_term')
+    Carrier = pool.get('carrier')
+    company, = Company.search([], limit=1)
+    warehouse, = Location.search([('type', '=', 'warehouse')], limit=1)
+    terms = PaymentTerm.search([], limit=1)
+    carriers = [c.id for c in Carrier.search([])] or [None]
+    if customers is None:
+        parties = Party.search([
+                ('id', '!=', company.party.id),
+                ('addresses', '!=', None),
+                ('contact_mechanisms.type', '=', 'mobile'),
+                ])
+    else:
+        parties = Party.browse(customers)
+    if products is None:
+        goods = Product.search([('salable', '=', True), ('type', '=', 'goods')])
+    else:
+        goods = Product.browse(products)
+    assert parties and goods, "create customers and products first"
+    parties = [(c.id, c.addresses[0].id) for c in parties]
+    goods = [(p.id, p.sale_uom.id, p.template.list_price) for p in goods]
+    values = []
+    for _ in range(count):
+        party, address = rng.choice(parties)
+        chosen = rng.sample(goods, min(len(goods), rng.randint(*lines)))
+        values.append({
+                'company': company.id,
+                'currency': company.currency.id,
+                'party': party,
+                'invoice_address': address,
+                'shipment_address': address,
+                'warehouse': warehouse.id,
+                'payment_term': terms[0].id if terms else None,
+                'carrier': rng.choice(carriers),
+                'lines': [('create', [{
+                                'type': 'line',
+                                'product': product,
+                                'unit': unit,
+                                'quantity': rng.randint(*quantity),
+                                'unit_price': price,
+                                } for product, unit, price in chosen])],
+                })
+    return values
+
+
 def create_orders(config=None, count=10, lines=(1, 4), quantity=(1, 5),
         customers=None, products=None, seed=1, batch=500):
     "Draft sales in batches: one create per batch, no per-order set-up"
     config = config or pconfig.get_config()
-    rng = random.Random(seed)
 
     def work(pool):
-        sale_ids = []
         Sale = pool.get('sale.sale')
-        Party = pool.get('party.party')
-        Product = pool.get('product.product')
-        Company = pool.get('company.company')
-        Location = pool.get('stock.location')
-        PaymentTerm = pool.get('account.invoice.payment_term')
-        company, = Company.search([], limit=1)
-        warehouse, = Location.search([('type', '=', 'warehouse')], limit=1)
-        terms = PaymentTerm.search([], limit=1)
-        carriers = [c.id for c in pool.get('carrier').search([])] or [None]
-        if customers is None:
-            parties = Party.search([
-                    ('id', '!=', company.party.id),
-                    ('addresses', '!=', None),
-                    ('contact_mechanisms.type', '=', 'mobile'),
-                    ])
-        else:
-            parties = Party.browse(customers)
-        if products is None:
-            goods = Product.search([
-                    ('salable', '=', True), ('type', '=', 'goods')])
-        else:
-            goods = Product.browse(products)
-        assert parties and goods, "create customers and products first"
-        parties = [(c.id, c.addresses[0].id) for c in parties]
-        goods = [(p.id, p.sale_uom.id, p.template.list_price) for p in goods]
+        rng = random.Random(seed)
+        sale_ids = []
         for start in range(0, count, batch):
-            values = []
-            for _ in range(min(batch, count - start)):
-                party, address = rng.choice(parties)
-                chosen = rng.sample(
-                    goods, min(len(goods), rng.randint(*lines)))
-                values.append({
-                        'company': company.id,
-                        'currency': company.currency.id,
-                        'party': party,
-                        'invoice_address': address,
-                        'shipment_address': address,
-                        'warehouse': warehouse.id,
-                        'payment_term': terms[0].id if terms else None,
-                        'carrier': rng.choice(carriers),
-                        'lines': [('create', [{
-                                        'type': 'line',
-                                        'product': product,
-                                        'unit': unit,
-                                        'quantity': rng.randint(*quantity),
-                                        'unit_price': price,
-                                        } for product, unit, price in chosen
-                                    ])],
-                        })
+            values = order_values(pool, min(batch, count - start),
+                lines=lines, quantity=quantity, customers=customers,
+                products=products, rng=rng)
             sale_ids.extend(s.id for s in Sale.create(values))
         return sale_ids
     return server_call(config, work)
