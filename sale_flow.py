@@ -1,8 +1,282 @@
 # This file is part of sale_flow.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"""Steps 1 and 2 of the flow: order intake (客户下单) and review (订单审核).
+"""Step 1 of the flow: order intake (客户下单) on Tryton's sale.
 
-The order is Tryton's sale.sale.  The roles and the "Sales Flow" menu are
-declared in sale_flow.xml; this file receives the order-side extensions as
-the steps are built.
+Every order carries its channel and, where there is one, the intake
+reference (the shop's order id, the customer's PO number).  ``Sale.intake``
+takes whole orders from a script or a web shop and is idempotent: the same
+channel, customer and reference return the existing order.
 """
+
+from decimal import Decimal, InvalidOperation
+
+from sql import Null
+from sql.operators import Equal
+
+from trytond.i18n import gettext
+from trytond.model import Exclude, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.rpc import RPC
+from trytond.transaction import Transaction
+
+from .exceptions import IntakeError
+
+CHANNELS = [
+    ('phone', "Phone"),
+    ('email', "E-mail"),
+    ('web', "Web Shop"),
+    ('walk_in', "Walk-in"),
+    ('other', "Other"),
+    ]
+# Channels whose orders always carry the sender's reference
+REFERENCE_REQUIRED = {'web'}
+
+
+class Sale(metaclass=PoolMeta):
+    __name__ = 'sale.sale'
+
+    channel = fields.Selection(
+        CHANNELS, "Channel", required=True,
+        states={'readonly': Eval('state') != 'draft'},
+        help="How the customer placed the order.")
+    channel_string = channel.translated('channel')
+    intake_reference = fields.Char(
+        "Intake Reference",
+        states={
+            'readonly': Eval('state') != 'draft',
+            'required': Eval('channel').in_(list(REFERENCE_REQUIRED)),
+            },
+        help="The order's id in the web shop or the customer's "
+        "purchase order number; the same channel, customer and reference "
+        "cannot be entered twice.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('intake_reference_unique',
+                Exclude(t, (t.company, Equal), (t.channel, Equal),
+                    (t.party, Equal), (t.intake_reference, Equal),
+                    where=t.intake_reference != Null),
+                'sale_flow.msg_sale_intake_reference_unique'),
+            ]
+        cls.__rpc__['intake'] = RPC(readonly=False)
+
+    @classmethod
+    def default_channel(cls):
+        return 'phone'
+
+    @classmethod
+    def copy(cls, sales, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('intake_reference')
+        return super().copy(sales, default=default)
+
+    @classmethod
+    def intake(cls, orders):
+        """Create the sales of the orders and return their ids
+
+        Each order is a dictionary:
+        channel, reference, customer (code or identifier), lines (list of
+        {product: code or EAN, quantity, unit_price (optional)}),
+        and optionally shipment_address / invoice_address (dictionaries of
+        street, postal_code, city, country code), description, comment.
+        An order already received (same channel, customer and reference)
+        is not created again: its existing sale is returned.
+        Nothing is created when any order is wrong.
+        """
+        pool = Pool()
+        Party = pool.get('party.party')
+        Product = pool.get('product.product')
+        Address = pool.get('party.address')
+        Country = pool.get('country.country')
+        Company = pool.get('company.company')
+        Line = pool.get('sale.line')
+
+        company_id = Transaction().context.get('company')
+        if not company_id:
+            raise IntakeError(gettext('sale_flow.msg_intake_no_company'))
+        company = Company(company_id)
+        if not isinstance(orders, (list, tuple)):
+            orders = [orders]
+
+        def error(order, message, **kwargs):
+            raise IntakeError(gettext(
+                    'sale_flow.msg_intake_order', order=_label(order),
+                    error=gettext(message, **kwargs)))
+
+        # Read what the orders name in one search per model
+        customer_codes, product_codes, country_codes = set(), set(), set()
+        for order in orders:
+            if not isinstance(order, dict):
+                raise IntakeError(gettext(
+                        'sale_flow.msg_intake_not_order', value=repr(order)))
+            channel = order.get('channel')
+            if channel not in dict(CHANNELS):
+                error(order, 'sale_flow.msg_intake_channel',
+                    value=channel, channels=', '.join(dict(CHANNELS)))
+            reference = order.get('reference')
+            if reference is not None and not isinstance(reference, str):
+                reference = order['reference'] = str(reference)
+            if channel in REFERENCE_REQUIRED and not (
+                    reference and reference.strip()):
+                error(order, 'sale_flow.msg_intake_reference_required',
+                    channel=channel)
+            customer = order.get('customer')
+            if not customer or not isinstance(customer, str):
+                error(order, 'sale_flow.msg_intake_customer',
+                    value=customer)
+            customer_codes.add(customer)
+            lines = order.get('lines')
+            if not lines or not isinstance(lines, (list, tuple)):
+                error(order, 'sale_flow.msg_intake_no_lines')
+            for i, line in enumerate(lines, 1):
+                if not isinstance(line, dict) or not isinstance(
+                        line.get('product'), str):
+                    error(order, 'sale_flow.msg_intake_line_product',
+                        line=i, value=line.get('product')
+                        if isinstance(line, dict) else line)
+                product_codes.add(line['product'])
+            for key in ['shipment_address', 'invoice_address']:
+                if order.get(key):
+                    if not isinstance(order[key], dict):
+                        error(order, 'sale_flow.msg_intake_address',
+                            field=key, value=order[key])
+                    if order[key].get('country'):
+                        country_codes.add(order[key]['country'])
+
+        parties = {}
+        for party in Party.search(['OR',
+                    ('code', 'in', list(customer_codes)),
+                    ('identifiers.code', 'in', list(customer_codes)),
+                    ]):
+            parties[party.code] = party
+            for identifier in party.identifiers:
+                parties.setdefault(identifier.code, party)
+        products = {}
+        for product in Product.search(['OR',
+                    ('code', 'in', list(product_codes)),
+                    ('identifiers.code', 'in', list(product_codes)),
+                    ]):
+            if product.salable:
+                products[product.code] = product
+                for identifier in product.identifiers:
+                    products.setdefault(identifier.code, product)
+        countries = {c.code: c for c in Country.search(
+                [('code', 'in', list(country_codes))])}
+
+        # Validate every order before anything is created
+        for order in orders:
+            party = parties.get(order['customer'])
+            if not party:
+                error(order, 'sale_flow.msg_intake_customer',
+                    value=order['customer'])
+            order['_party'] = party
+            for i, line in enumerate(order['lines'], 1):
+                product = products.get(line['product'])
+                if not product:
+                    error(order, 'sale_flow.msg_intake_line_product',
+                        line=i, value=line['product'])
+                line['_product'] = product
+                try:
+                    quantity = float(line.get('quantity'))
+                except (TypeError, ValueError):
+                    quantity = None
+                if quantity is None or not quantity > 0:
+                    error(order, 'sale_flow.msg_intake_line_quantity',
+                        line=i, value=line.get('quantity'))
+                line['_quantity'] = quantity
+                unit_price = line.get('unit_price')
+                if unit_price is not None:
+                    try:
+                        unit_price = Decimal(str(unit_price))
+                    except InvalidOperation:
+                        unit_price = Decimal(-1)
+                    if not unit_price.is_finite() or unit_price < 0:
+                        error(order, 'sale_flow.msg_intake_line_price',
+                            line=i, value=line.get('unit_price'))
+                line['_unit_price'] = unit_price
+            for key in ['shipment_address', 'invoice_address']:
+                value = order.get(key)
+                if value and value.get('country') and (
+                        value['country'] not in countries):
+                    error(order, 'sale_flow.msg_intake_country',
+                        field=key, value=value['country'])
+
+        # Orders already received are returned, not created again
+        existing = {}
+        references = [o['reference'] for o in orders if o.get('reference')]
+        if references:
+            for sale in cls.search([
+                        ('company', '=', company.id),
+                        ('intake_reference', 'in', references),
+                        ]):
+                existing[(sale.channel, sale.party.id,
+                        sale.intake_reference)] = sale
+
+        to_create, addresses, result = [], [], []
+        received = dict(existing)
+        for order in orders:
+            key = (order['channel'], order['_party'].id,
+                order.get('reference'))
+            if order.get('reference') and key in received:
+                # Sent again (or twice in this call): the order received
+                result.append(received[key])
+                continue
+            sale = cls(
+                company=company, currency=company.currency,
+                channel=order['channel'],
+                intake_reference=order.get('reference'),
+                description=order.get('description'),
+                comment=order.get('comment'))
+            sale.party = order['_party']
+            sale.on_change_party()
+            for field in ['shipment_address', 'invoice_address']:
+                if order.get(field):
+                    address = _find_address(order['_party'], order[field])
+                    if not address:
+                        address = Address(party=order['_party'])
+                        for name in ['street', 'postal_code', 'city']:
+                            setattr(address, name, order[field].get(name))
+                        address.country = countries.get(
+                            order[field].get('country'))
+                        addresses.append(address)
+                    setattr(sale, field, address)
+            sale_lines = []
+            for line in order['lines']:
+                sale_line = Line(sale=sale, type='line')
+                sale_line.product = line['_product']
+                sale_line.quantity = line['_quantity']
+                sale_line.on_change_product()
+                if line['_unit_price'] is not None:
+                    sale_line.unit_price = line['_unit_price']
+                sale_lines.append(sale_line)
+            sale.lines = sale_lines
+            to_create.append(sale)
+            result.append(sale)
+            if order.get('reference'):
+                received[key] = sale
+        Address.save(addresses)
+        cls.save(to_create)
+        return [s.id for s in result]
+
+
+def _label(order):
+    if isinstance(order, dict):
+        return order.get('reference') or order.get('customer') or '?'
+    return '?'
+
+
+def _find_address(party, value):
+    "The party's address equal to the value, if any"
+    def norm(text):
+        return ' '.join((text or '').split()).lower()
+    for address in party.addresses:
+        if all(norm(getattr(address, name)) == norm(value.get(name))
+                for name in ['street', 'postal_code', 'city']) and (
+                not value.get('country') or (
+                    address.country
+                    and address.country.code == value['country'])):
+            return address

@@ -13,11 +13,14 @@ run.  Later steps of sale_flow add their flows to FLOWS.
     TRYTOND_DATABASE_URI=postgresql://postgres@127.0.0.1:5432/ \\
         .venv/bin/python bench/run.py
 
-The database is built with the demo generator (tests/tools.py) the first
-time and reused afterwards (--rebuild makes a new one).
+Tryton's own flow runs on a database with only the Tryton modules sale_flow
+depends on, the other flows on a database with sale_flow; both are built
+with the demo generator (tests/tools.py) the first time and reused
+afterwards on SQLite (--rebuild makes new ones).
 """
 
 import argparse
+import configparser
 import logging
 import os
 import random
@@ -82,9 +85,41 @@ def tryton_flow(pool, order, step):
         Shipment.do(shipments)
 
 
-# name: (function, description); the first is the reference for the ratios
+def sale_flow_flow(pool, order, step):
+    "sale_flow: Tryton's flow with the order review (checks, approval)"
+    Sale = pool.get('sale.sale')
+    Shipment = pool.get('stock.shipment.out')
+    with step('create'):
+        sale, = Sale.create([dict(order, channel='phone')])
+    with step('quote'):
+        # submits to the review: digest and every check
+        Sale.quote([sale])
+    with step('approve'):
+        # re-runs the checks, approves and confirms
+        Sale.review_approve([sale])
+    assert sale.state == 'confirmed', sale.state
+    with step('process'):
+        Sale.process([sale])
+    shipments = list(sale.shipments)
+    with step('assign'):
+        Shipment.assign_try(shipments)
+    shipments = Shipment.browse(shipments)
+    assert all(s.state == 'assigned' for s in shipments), "not enough stock"
+    with step('pick'):
+        Shipment.pick(shipments)
+    with step('pack'):
+        Shipment.pack(shipments)
+    with step('ship'):
+        Shipment.ship(shipments)
+    with step('done'):
+        Shipment.do(shipments)
+
+
+# name: (function, runs on the database with sale_flow activated);
+# the first is the reference for the ratios
 FLOWS = {
-    'tryton': tryton_flow,
+    'tryton': (tryton_flow, False),
+    'sale_flow': (sale_flow_flow, True),
     }
 
 
@@ -111,8 +146,9 @@ class Steps:
         return _Step()
 
 
-def build_database(args, conf):
-    "Create the benchmark database with the demo generator"
+def build_database(args, conf, database, with_module):
+    """Create a benchmark database with the demo generator: with sale_flow,
+    or with only the Tryton modules sale_flow depends on"""
     from proteus import config as pconfig
 
     from trytond.modules.sale_flow.tests import tools
@@ -120,24 +156,31 @@ def build_database(args, conf):
     with open(env['TRYTONPASSFILE'], 'w') as fp:
         fp.write('admin\n')
     if args.uri.startswith('sqlite'):
-        path = os.path.join(args.workdir, args.database + '.sqlite')
+        path = os.path.join(args.workdir, database + '.sqlite')
         if os.path.exists(path):
             os.remove(path)
         open(path, 'w').close()
     else:
         subprocess.run(['dropdb', '--if-exists', '-h', args.pg_host,
-                '-p', args.pg_port, '-U', args.pg_user, args.database],
+                '-p', args.pg_port, '-U', args.pg_user, database],
             check=False)
         subprocess.run(['createdb', '-h', args.pg_host, '-p', args.pg_port,
-                '-U', args.pg_user, '-E', 'UTF8', args.database], check=True)
+                '-U', args.pg_user, '-E', 'UTF8', database], check=True)
+    if with_module:
+        modules = ['sale_flow']
+    else:
+        config = configparser.ConfigParser()
+        config.read(os.path.join(ROOT, 'tryton.cfg'))
+        modules = [m for m in config.get('tryton', 'depends').split()
+            if m not in {'ir', 'res'}]
     admin = os.path.join(os.path.dirname(sys.executable), 'trytond-admin')
-    subprocess.run([admin, '-c', conf, '-d', args.database, '-u', 'sale_flow',
+    subprocess.run([admin, '-c', conf, '-d', database, '-u', *modules,
             '--activate-dependencies', '--email', 'admin@example.com'],
         check=True, env=env, stdout=subprocess.DEVNULL)
-    config = pconfig.set_trytond(args.database, config_file=conf)
+    config = pconfig.set_trytond(database, config_file=conf)
     tools.setup_demo(config=config, customers=args.customers,
-        products=args.products)
-    with open(os.path.join(args.workdir, args.database + '.built'), 'w'):
+        products=args.products, users=with_module)
+    with open(os.path.join(args.workdir, database + '.built'), 'w'):
         pass
 
 
@@ -145,7 +188,10 @@ def run(args, conf):
     from proteus import config as pconfig
 
     from trytond.modules.sale_flow.tests import tools
-    config = pconfig.set_trytond(args.database, config_file=conf)
+    configs = {
+        with_module: pconfig.TrytondConfig(
+            database_of(args, with_module), config_file=conf)
+        for with_module in [False, True]}
 
     def orders(pool, count, seed):
         values = tools.order_values(pool, count, lines=(1, 1),
@@ -155,7 +201,8 @@ def run(args, conf):
         return values
 
     results = {}
-    for name, flow in FLOWS.items():
+    for name, (flow, with_module) in FLOWS.items():
+        config = configs[with_module]
         for phase, count, count_sql in [
                 ('warm-up', args.warmup, False),
                 ('time', args.orders, False),
@@ -186,13 +233,17 @@ def run(args, conf):
     return results
 
 
+def database_of(args, with_module):
+    return args.database + ('' if with_module else '_tryton')
+
+
 def report(args, results, backend):
     print(f"\nsale_flow benchmark — backend {backend}, {args.orders} orders "
         f"timed, SQL counted on {args.sql_orders} orders, one line each, "
         "one transaction per order")
     reference = next(iter(results))
     for name, result in results.items():
-        print(f"\nflow '{name}': {FLOWS[name].__doc__}")
+        print(f"\nflow '{name}': {FLOWS[name][0].__doc__}")
         print(f"  {'step':<12}{'mean ms':>10}{'median ms':>11}"
             f"{'SQL/order':>11}")
         step_names = list(result['steps'][0].times)
@@ -250,12 +301,16 @@ def main():
     logging.getLogger('trytond.backend.sqlite.database').setLevel(
         logging.DEBUG)
 
-    built = os.path.join(args.workdir, args.database + '.built')
-    if args.rebuild or not os.path.exists(built) or backend != 'sqlite':
-        start = time.monotonic()
-        print("building the benchmark database...", file=sys.stderr)
-        build_database(args, conf)
-        print(f"built in {time.monotonic() - start:.0f} s", file=sys.stderr)
+    for with_module in [False, True]:
+        database = database_of(args, with_module)
+        built = os.path.join(args.workdir, database + '.built')
+        if args.rebuild or not os.path.exists(built) or backend != 'sqlite':
+            start = time.monotonic()
+            print(f"building the benchmark database {database}...",
+                file=sys.stderr)
+            build_database(args, conf, database, with_module)
+            print(f"built in {time.monotonic() - start:.0f} s",
+                file=sys.stderr)
     counting(False)
     results = run(args, conf)
     report(args, results, backend)

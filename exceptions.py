@@ -1,0 +1,21 @@
+# This file is part of sale_flow.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+
+from trytond.exceptions import UserError, UserWarning
+from trytond.model.exceptions import ValidationError
+
+
+class IntakeError(UserError):
+    pass
+
+
+class ReviewError(UserError):
+    pass
+
+
+class ReviewWarning(UserWarning):
+    pass
+
+
+class RuleValidationError(ValidationError):
+    pass
