@@ -58,18 +58,9 @@ def counting(enabled):
         logger.setLevel(logging.DEBUG if enabled else logging.WARNING)
 
 
-def tryton_flow(pool, order, step):
-    "Tryton's own flow: sale create → quote → confirm → process → shipment"
-    Sale = pool.get('sale.sale')
+def deliver(pool, sale, step):
+    "Tryton's own customer shipment: assign, pick, pack, ship, done"
     Shipment = pool.get('stock.shipment.out')
-    with step('create'):
-        sale, = Sale.create([order])
-    with step('quote'):
-        Sale.quote([sale])
-    with step('confirm'):
-        Sale.confirm([sale])
-    with step('process'):
-        Sale.process([sale])
     shipments = list(sale.shipments)
     with step('assign'):
         Shipment.assign_try(shipments)
@@ -85,10 +76,23 @@ def tryton_flow(pool, order, step):
         Shipment.do(shipments)
 
 
+def tryton_flow(pool, order, step):
+    "Tryton's own flow: sale create → quote → confirm → process → shipment"
+    Sale = pool.get('sale.sale')
+    with step('create'):
+        sale, = Sale.create([order])
+    with step('quote'):
+        Sale.quote([sale])
+    with step('confirm'):
+        Sale.confirm([sale])
+    with step('process'):
+        Sale.process([sale])
+    deliver(pool, sale, step)
+
+
 def sale_flow_flow(pool, order, step):
     "sale_flow: Tryton's flow with the order review (checks, approval)"
     Sale = pool.get('sale.sale')
-    Shipment = pool.get('stock.shipment.out')
     with step('create'):
         sale, = Sale.create([dict(order, channel='phone')])
     with step('quote'):
@@ -100,19 +104,7 @@ def sale_flow_flow(pool, order, step):
     assert sale.state == 'confirmed', sale.state
     with step('process'):
         Sale.process([sale])
-    shipments = list(sale.shipments)
-    with step('assign'):
-        Shipment.assign_try(shipments)
-    shipments = Shipment.browse(shipments)
-    assert all(s.state == 'assigned' for s in shipments), "not enough stock"
-    with step('pick'):
-        Shipment.pick(shipments)
-    with step('pack'):
-        Shipment.pack(shipments)
-    with step('ship'):
-        Shipment.ship(shipments)
-    with step('done'):
-        Shipment.do(shipments)
+    deliver(pool, sale, step)
 
 
 # name: (function, runs on the database with sale_flow activated);
