@@ -568,7 +568,7 @@ class Sale(metaclass=PoolMeta):
             'payment_term': (
                 self.payment_term.id if self.payment_term else None),
             'lines': sorted(
-                [l.id, l.type, l.product.id if l.product else None,
+                [l.type, l.product.id if l.product else None,
                     str(l.quantity), l.unit.id if l.unit else None,
                     str(l.unit_price)] for l in self.lines),
             }
