@@ -21,6 +21,7 @@ afterwards on SQLite (--rebuild makes new ones).
 
 import argparse
 import configparser
+import datetime as dt
 import logging
 import os
 import random
@@ -225,6 +226,103 @@ def run(args, conf):
     return results
 
 
+def review_scaling(args, config):
+    """The review of many orders in one call against one order, and the
+    duplicate check against few and many existing orders"""
+    from trytond.modules.sale_flow.tests import tools
+
+    def measure(sale_ids, method):
+        "ms and SQL statements of Sale.method(sales), rolled back"
+        from trytond.transaction import Transaction
+
+        def work(pool):
+            Sale = pool.get('sale.sale')
+            sales = Sale.browse(sale_ids)
+            start_count = COUNTER.count
+            start = time.perf_counter()
+            getattr(Sale, method)(sales)
+            elapsed = (time.perf_counter() - start) * 1000
+            queries = COUNTER.count - start_count
+            Transaction().rollback()
+            return elapsed, queries
+        # SQLite traces the statements of connections opened while counting
+        counting(True)
+        try:
+            return tools.server_call(config, work)
+        finally:
+            counting(False)
+
+    print("\nreview of many orders in one call (3 lines each; SQL and ms "
+        "per order):")
+    print(f"  {'orders':>8}{'quote ms':>10}{'quote SQL':>11}"
+        f"{'checks ms':>11}{'checks SQL':>12}")
+    rows = {}
+    for count in [1, args.review_batch]:
+        ids = tools.create_orders(config=config, count=count,
+            lines=(3, 3), seed=count)
+        checks_ms, checks_sql = measure(ids, 'review_run_checks')
+        quote_ms, quote_sql = measure(ids, 'quote')
+        rows[count] = (quote_ms / count, quote_sql / count,
+            checks_ms / count, checks_sql / count)
+        print(f"  {count:>8}{rows[count][0]:>10.1f}{rows[count][1]:>11.1f}"
+            f"{rows[count][2]:>11.1f}{rows[count][3]:>12.1f}")
+    one, many = rows[1], rows[args.review_batch]
+    print(f"  {args.review_batch} in one call / 1: quote SQL per order "
+        f"x{many[1] / one[1]:.2f}, checks SQL per order "
+        f"x{many[3] / one[3]:.2f}")
+
+    if not args.duplicates:
+        return
+    print("\nduplicate check of one new order against existing orders "
+        "(spread over a year; median of 10):")
+    print(f"  {'existing':>10}{'checks ms':>11}{'checks SQL':>12}")
+    results = []
+    for size in args.duplicates:
+        def existing(pool):
+            return pool.get('sale.sale').search([], count=True)
+        missing = size - tools.server_call(config, existing)
+        if missing > 0:
+            start = time.monotonic()
+            ids = tools.create_orders(config=config, count=missing,
+                lines=(1, 3), seed=size, batch=1000)
+            spread_dates(config, ids)
+            print(f"  (created {missing} orders in "
+                f"{time.monotonic() - start:.0f} s)", file=sys.stderr)
+        new = tools.create_orders(config=config, count=10, lines=(3, 3),
+            seed=size + 1)
+        samples = [measure([i], 'review_run_checks') for i in new]
+        ms = statistics.median(s[0] for s in samples)
+        sql = statistics.median(s[1] for s in samples)
+        results.append((size, ms, sql))
+        print(f"  {size:>10}{ms:>11.1f}{sql:>12.0f}")
+    (small, small_ms, small_sql), (large, large_ms, large_sql) = (
+        results[0], results[-1])
+    print(f"  {large} / {small} existing orders: time "
+        f"x{large_ms / small_ms:.2f}, SQL x{large_sql / small_sql:.2f}")
+
+
+def spread_dates(config, sale_ids):
+    "Spread the creation dates of generated orders over the past year"
+    from trytond.modules.sale_flow.tests import tools
+
+    def work(pool):
+        from sql.operators import In
+
+        from trytond.transaction import Transaction
+        Sale = pool.get('sale.sale')
+        table = Sale.__table__()
+        cursor = Transaction().connection.cursor()
+        now = dt.datetime.now()
+        for offset in range(0, 365):
+            ids = sale_ids[offset::365]
+            if ids:
+                cursor.execute(*table.update(
+                        [table.create_date],
+                        [now - dt.timedelta(days=offset + 1)],
+                        where=In(table.id, ids)))
+    tools.server_call(config, work)
+
+
 def database_of(args, with_module):
     return args.database + ('' if with_module else '_tryton')
 
@@ -271,6 +369,12 @@ def main():
     parser.add_argument('--database', default='sale_flow_bench')
     parser.add_argument('--workdir', default=os.path.join(ROOT, 'var', 'bench'))
     parser.add_argument('--rebuild', action='store_true')
+    parser.add_argument('--review-batch', type=int, default=500,
+        help="orders reviewed in one call (0: skip)")
+    parser.add_argument('--duplicates', type=lambda v: [
+            int(x) for x in v.split(',')], default=[],
+        help="existing order counts for the duplicate check, "
+        "e.g. 1000,100000")
     args = parser.parse_args()
     args.uri = os.environ.get('TRYTOND_DATABASE_URI', 'sqlite://')
     os.makedirs(args.workdir, exist_ok=True)
@@ -306,6 +410,10 @@ def main():
     counting(False)
     results = run(args, conf)
     report(args, results, backend)
+    if args.review_batch:
+        from proteus import config as pconfig
+        review_scaling(args, pconfig.TrytondConfig(
+                database_of(args, True), config_file=conf))
 
 
 if __name__ == '__main__':
