@@ -377,6 +377,7 @@ def main():
         "e.g. 1000,100000")
     args = parser.parse_args()
     args.uri = os.environ.get('TRYTOND_DATABASE_URI', 'sqlite://')
+    args.workdir = os.path.abspath(args.workdir)
     os.makedirs(args.workdir, exist_ok=True)
     conf = os.path.join(args.workdir, 'trytond.conf')
     with open(conf, 'w') as fp:
