@@ -1101,3 +1101,53 @@ class SaleLine(metaclass=PoolMeta):
         default = default.copy() if default is not None else {}
         default.setdefault('review_findings', None)
         return super().copy(lines, default=default)
+
+
+class SaleCreditLimit(metaclass=PoolMeta):
+    "The credit limit of Tryton's sale_credit_limit as a review check"
+    __name__ = 'sale.sale'
+
+    @classmethod
+    def _review_checks(cls):
+        return super()._review_checks() + ['_review_check_credit']
+
+    @classmethod
+    def _review_check_credit(cls, sales, config):
+        "Orders that would take the customer over the credit limit"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Lang = pool.get('ir.lang')
+        lang = Lang.get()
+        findings = []
+        by_company = defaultdict(list)
+        for sale in sales:
+            if sale.must_check_credit_limit():
+                by_company[sale.company].append(sale)
+        for company, company_sales in by_company.items():
+            with Transaction().set_context(company=company.id):
+                parties = Party.browse(list({
+                            (s.invoice_party or s.party).id
+                            for s in company_sales}))
+                credits = {p.id: p.credit_amount for p in parties}
+                limits = {p.id: p.get_multivalue(
+                        'credit_limit_amount', company=company.id)
+                    for p in parties}
+            for sale in company_sales:
+                party = sale.invoice_party or sale.party
+                limit = limits[party.id]
+                amount = sale.credit_limit_amount
+                if limit is None or not amount or amount <= 0:
+                    continue
+                credit = credits[party.id] or 0
+                if credit + amount > limit:
+                    findings.append(cls._finding(
+                            sale, 'credit', 'blocking', 'credit',
+                            gettext('sale_flow.msg_finding_credit_limit',
+                                party=party.rec_name,
+                                amount=lang.currency(
+                                    amount, company.currency),
+                                credit=lang.currency(
+                                    credit, company.currency),
+                                limit=lang.currency(
+                                    limit, company.currency))))
+        return findings

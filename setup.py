@@ -48,7 +48,8 @@ extras_require = {
     'test': [
         get_require_version('proteus'),
         'pytest',
-        ],
+        ] + [get_require_version('%s_%s' % (PREFIX, dep))
+        for dep in info.get('extras_depend', [])],
     'postgresql': [get_require_version('trytond[postgresql]')],
     }
 for dep in info.get('extras_depend', []):

@@ -268,8 +268,8 @@ def review_scaling(args, config):
             f"{rows[count][2]:>11.1f}{rows[count][3]:>12.1f}")
     one, many = rows[1], rows[args.review_batch]
     print(f"  {args.review_batch} in one call / 1: quote SQL per order "
-        f"x{many[1] / one[1]:.2f}, checks SQL per order "
-        f"x{many[3] / one[3]:.2f}")
+        f"x{many[1] / one[1]:.3f}, checks SQL per order "
+        f"x{many[3] / one[3]:.3f}")
 
     if not args.duplicates:
         return
