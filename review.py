@@ -49,6 +49,28 @@ CHECKS = [
     ]
 
 
+def msg(message_id, **params):
+    "A message to render later, in the language of whoever reads it"
+    params = {k: str(v) if isinstance(v, Decimal) else v
+        for k, v in params.items()}
+    return dict(params, __msg__=message_id)
+
+
+def render(value):
+    "The text of a msg() value in the current language"
+    if isinstance(value, dict):
+        if '__msg__' in value:
+            params = {k: render(v) for k, v in value.items()
+                if k != '__msg__'}
+            return gettext(value['__msg__'], **params)
+        if '__channel__' in value:
+            Sale = Pool().get('sale.sale')
+            selection = dict(Sale.fields_get(['channel'])['channel'][
+                    'selection'])
+            return selection.get(value['__channel__'], value['__channel__'])
+    return value
+
+
 class Configuration(metaclass=PoolMeta):
     __name__ = 'sale.configuration'
 
@@ -288,7 +310,11 @@ class Finding(ModelSQL, ModelView):
         'sale.line', "Line", ondelete='CASCADE', readonly=True)
     check = fields.Selection(CHECKS, "Check", readonly=True, sort=False)
     severity = fields.Selection(SEVERITIES, "Severity", readonly=True)
-    message = fields.Char("Explanation", readonly=True)
+    message = fields.Function(
+        fields.Char("Explanation"), 'get_message')
+    message_data = fields.Text(
+        "Message Data", readonly=True,
+        help="The message and its values, shown in the reader's language.")
     key = fields.Char("Key", readonly=True)
     other_sale = fields.Many2One(
         'sale.sale', "Other Order", readonly=True, ondelete='SET NULL',
@@ -330,6 +356,9 @@ class Finding(ModelSQL, ModelView):
     @classmethod
     def default_state(cls):
         return 'open'
+
+    def get_message(self, name):
+        return render(json.loads(self.message_data)) if self.message_data else ''
 
     def get_rec_name(self, name):
         return self.message or ''
@@ -551,7 +580,8 @@ class Sale(metaclass=PoolMeta):
 
     def get_review_age(self, name):
         if self.review_state == 'to_review' and self.review_submitted_at:
-            return dt.datetime.now() - self.review_submitted_at
+            age = dt.datetime.now() - self.review_submitted_at
+            return dt.timedelta(seconds=int(age.total_seconds()))
 
     # Digest of what the review looked at
 
@@ -680,8 +710,11 @@ class Sale(metaclass=PoolMeta):
             ]
 
     @classmethod
-    def review_run_checks(cls, sales):
-        "Run every check on the sales and record the findings"
+    def review_run_checks(cls, sales, _others=True):
+        """Run every check on the sales and record the findings
+
+        The orders found as duplicates that wait for review are checked
+        again too, so that both orders name each other."""
         pool = Pool()
         Finding = pool.get('sale.flow.review.finding')
         Config = pool.get('sale.configuration')
@@ -707,7 +740,7 @@ class Sale(metaclass=PoolMeta):
                     finding.state = 'open'
                     finding.resolved_at = None
                     finding.found_at = now
-                finding.message = values['message']
+                finding.message_data = values['message_data']
                 finding.severity = values['severity']
                 finding.score = values.get('score')
             else:
@@ -720,12 +753,19 @@ class Sale(metaclass=PoolMeta):
                 to_save.append(finding)
         with without_check_access():
             Finding.save(to_save)
+        if _others:
+            others = {v['other_sale'] for v in found
+                if v['check'] == 'duplicate'
+                and v['other_sale'].review_state == 'to_review'} - set(sales)
+            if others:
+                cls.review_run_checks(list(others), _others=False)
 
     @classmethod
     def _finding(cls, sale, check, severity, key, message, **values):
+        "Finding values; message is built with msg() to be shown translated"
         values.update({
                 'sale': sale, 'check': check, 'severity': severity,
-                'key': key, 'message': message,
+                'key': key, 'message_data': json.dumps(message),
                 })
         return values
 
@@ -799,7 +839,7 @@ class Sale(metaclass=PoolMeta):
                         and other.intake_reference == sale.intake_reference)
                     if certain:
                         score = 100
-                        reason = gettext(
+                        reason = msg(
                             'sale_flow.msg_duplicate_same_reference',
                             reference=sale.intake_reference)
                     else:
@@ -814,9 +854,9 @@ class Sale(metaclass=PoolMeta):
                             for p in common) / max(len(mine), len(theirs))
                         score = round(
                             100 * similarity * (1 if same_party else 0.9))
-                        reason = gettext(
+                        reason = msg(
                             'sale_flow.msg_duplicate_similar',
-                            who=gettext(
+                            who=msg(
                                 'sale_flow.msg_duplicate_same_customer'
                                 if same_party else
                                 'sale_flow.msg_duplicate_same_phone'),
@@ -825,14 +865,14 @@ class Sale(metaclass=PoolMeta):
                             hours='%.1f' % (abs(
                                     other_created - created
                                     ).total_seconds() / 3600),
-                            channel=other.channel_string)
+                            channel={'__channel__': other.channel})
                     if score < threshold:
                         continue
                     findings.append(cls._finding(
                             sale, 'duplicate',
                             'blocking' if certain else 'warning',
                             'duplicate:%s' % other.id,
-                            gettext('sale_flow.msg_finding_duplicate',
+                            msg('sale_flow.msg_finding_duplicate',
                                 other=other.rec_name, score=score,
                                 reason=reason),
                             other_sale=other, score=score))
@@ -863,7 +903,7 @@ class Sale(metaclass=PoolMeta):
                     findings.append(cls._finding(
                             sale, 'policy', rule.severity,
                             'policy:%s' % rule.id,
-                            gettext('sale_flow.msg_finding_policy',
+                            msg('sale_flow.msg_finding_policy',
                                 rule=rule.name, explanation=explanation),
                             rule=rule))
                     continue
@@ -872,7 +912,7 @@ class Sale(metaclass=PoolMeta):
                         findings.append(cls._finding(
                                 sale, 'policy', rule.severity,
                                 'policy:%s:%s' % (rule.id, line.id),
-                                gettext('sale_flow.msg_finding_policy_line',
+                                msg('sale_flow.msg_finding_policy_line',
                                     rule=rule.name, line=line.rec_name,
                                     explanation=explanation),
                                 rule=rule, line=line))
@@ -912,7 +952,7 @@ class Sale(metaclass=PoolMeta):
                     findings.append(cls._finding(
                             sale, 'price', 'blocking',
                             'price:cost:%s' % line.id,
-                            gettext('sale_flow.msg_finding_below_cost',
+                            msg('sale_flow.msg_finding_below_cost',
                                 line=line.rec_name, price=price,
                                 cost=round(cost, 4)),
                             line=line))
@@ -923,7 +963,7 @@ class Sale(metaclass=PoolMeta):
                         findings.append(cls._finding(
                                 sale, 'price', 'blocking',
                                 'price:discount:%s' % line.id,
-                                gettext('sale_flow.msg_finding_discount',
+                                msg('sale_flow.msg_finding_discount',
                                     line=line.rec_name, discount=percent,
                                     limit='%.1f' % (limit * 100)),
                                 line=line))
@@ -931,7 +971,7 @@ class Sale(metaclass=PoolMeta):
                         findings.append(cls._finding(
                                 sale, 'price', 'warning',
                                 'price:list:%s' % line.id,
-                                gettext('sale_flow.msg_finding_below_list',
+                                msg('sale_flow.msg_finding_below_list',
                                     line=line.rec_name, price=price,
                                     list_price=round(list_price, 4),
                                     discount=percent),
@@ -951,7 +991,7 @@ class Sale(metaclass=PoolMeta):
                     or not address.city):
                 findings.append(cls._finding(
                         sale, 'customer', 'blocking', 'customer:address',
-                        gettext('sale_flow.msg_finding_no_address',
+                        msg('sale_flow.msg_finding_no_address',
                             party=party.rec_name)))
             if not any(m.type in {'phone', 'mobile'}
                     for m in party.contact_mechanisms):
@@ -959,12 +999,12 @@ class Sale(metaclass=PoolMeta):
                         sale, 'customer',
                         'blocking' if config.require_phone else 'warning',
                         'customer:phone',
-                        gettext('sale_flow.msg_finding_no_phone',
+                        msg('sale_flow.msg_finding_no_phone',
                             party=party.rec_name)))
             if config.require_tax_identifier and not party.tax_identifier:
                 findings.append(cls._finding(
                         sale, 'customer', 'blocking', 'customer:tax',
-                        gettext('sale_flow.msg_finding_no_tax_identifier',
+                        msg('sale_flow.msg_finding_no_tax_identifier',
                             party=party.rec_name)))
         return findings
 
@@ -1142,7 +1182,7 @@ class SaleCreditLimit(metaclass=PoolMeta):
                 if credit + amount > limit:
                     findings.append(cls._finding(
                             sale, 'credit', 'blocking', 'credit',
-                            gettext('sale_flow.msg_finding_credit_limit',
+                            msg('sale_flow.msg_finding_credit_limit',
                                 party=party.rec_name,
                                 amount=lang.currency(
                                     amount, company.currency),

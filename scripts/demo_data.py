@@ -41,9 +41,39 @@ def main():
             chunk = sale_ids[i * share:]
         if chunk and stage != 'draft':
             tools.advance_orders(config=config, sale_ids=chunk, stage=stage)
+    review_examples(config)
     print("demo data: %d customers, %d products, %d orders in %.1f s" % (
-            args.customers, args.products, len(sale_ids),
+            args.customers, args.products, len(sale_ids) + 2,
             time.monotonic() - start))
+
+
+def review_examples(config):
+    """Two orders for the review queue with findings: a web order that
+    repeats a phone order, and a phone order priced below cost"""
+    def work(pool):
+        Sale = pool.get('sale.sale')
+        Line = pool.get('sale.line')
+        phone, = Sale.search([
+                ('state', '=', 'quotation'), ('channel', '=', 'phone')],
+            order=[('id', 'ASC')], limit=1)
+        web_id, = Sale.intake([{
+                    'channel': 'web', 'reference': 'SHOP-20261129-001',
+                    'customer': phone.party.code,
+                    'lines': [{'product': l.product.code,
+                            'quantity': l.quantity}
+                        for l in phone.lines
+                        if l.product and l.product.type == 'goods'],
+                    }])
+        cheap, = Sale.copy([phone], default={'lines': None})
+        product = phone.lines[0].product
+        Line.create([{
+                    'sale': cheap.id, 'type': 'line', 'product': product.id,
+                    'unit': product.sale_uom.id, 'quantity': 20,
+                    'unit_price': (product.cost_price * 8 / 10).quantize(
+                        product.cost_price.__class__('0.01')),
+                    }])
+        Sale.quote(Sale.browse([web_id, cheap.id]))
+    tools.server_call(config, work)
 
 
 if __name__ == '__main__':

@@ -6,7 +6,9 @@ import os
 import polib
 
 from trytond.modules.company.tests import CompanyTestMixin
+from trytond.modules.sale_flow.review import msg, render
 from trytond.pool import Pool
+from trytond.transaction import Transaction
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 
 from .tools import ean13
@@ -58,6 +60,30 @@ class SaleFlowTestCase(CompanyTestMixin, ModuleTestCase):
                 os.path.join(MODULE_DIR, 'locale', 'zh_CN.po'))} - {
             e.msgctxt for e in pofile}
         self.assertEqual(stale, set())
+
+    @with_transaction()
+    def test_finding_message_in_reader_language(self):
+        "A finding's explanation is shown in the language of its reader"
+        pool = Pool()
+        Translation = pool.get('ir.translation')
+        Translation.translation_import(
+            'zh_CN', 'sale_flow',
+            os.path.join(MODULE_DIR, 'locale', 'zh_CN.po'))
+        value = msg('sale_flow.msg_finding_duplicate',
+            other="SO1", score=80,
+            reason=msg('sale_flow.msg_duplicate_similar',
+                who=msg('sale_flow.msg_duplicate_same_customer'),
+                common=1, total=2, hours='1.0',
+                channel={'__channel__': 'web'}))
+        with Transaction().set_context(language='en'):
+            self.assertEqual(render(value),
+                'Possible duplicate of order "SO1" (score 80): same '
+                'customer, 1 of 2 products in common with similar '
+                'quantities, entered 1.0 h apart by Web Shop.')
+        with Transaction().set_context(language='zh_CN'):
+            self.assertEqual(render(value),
+                '可能与订单"SO1"重复(分数 80):同一客户,2 个产品中有 1 '
+                '个相同且数量相近,录入时间相差 1.0 小时,渠道:网店。')
 
     @with_transaction()
     def test_roles_see_sales_flow_menu(self):
