@@ -29,8 +29,13 @@ CHROMIUM_ARGS = [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
     '--no-first-run', '--disable-background-networking',
     '--disable-component-update', '--disable-sync']
-# The menu and its entry as each language shows them
-MENU = {'en': ("Sales Flow", "Orders"), 'zh_CN': ("销售流程", "订单")}
+# The menu and its entries as each language shows them
+MENU = {
+    'en': ("Sales Flow", ["Orders", "Review Queue", "Review Findings"]),
+    'zh_CN': ("销售流程", ["订单", "审核队列", "审核发现"]),
+    }
+# The entries each user opens (index in MENU's list); all see the orders
+ENTRIES = {'admin': [0, 1, 2], 'reviewer': [0, 1, 2], 'manager': [0, 1, 2]}
 
 
 def main():
@@ -68,8 +73,9 @@ def main():
 
 
 def smoke(browser, args, login, password, language):
-    "Log in as the user, open Sales Flow > Orders; True when it worked"
-    menu_name, entry_name = MENU[language]
+    "Log in as the user, open the Sales Flow lists; True when it worked"
+    menu_name, entries = MENU[language]
+    entries = [entries[i] for i in ENTRIES.get(login, [0])]
     timeout = args.timeout * 1000
 
     def shot(page, name):
@@ -82,9 +88,11 @@ def smoke(browser, args, login, password, language):
 
     context = browser.new_context(
         viewport={'width': 1280, 'height': 720}, locale='en-US')
+    errors = []
     try:
         page = context.new_page()
         page.set_default_timeout(timeout)
+        page.on('pageerror', lambda e: errors.append(str(e)))
         step = "open the login page"
         try:
             page.goto(args.url)
@@ -108,15 +116,20 @@ def smoke(browser, args, login, password, language):
             menu = page.get_by_text(menu_name, exact=True)
             menu.wait_for()
             shot(page, '1-menu')
-            step = f"expand {menu_name!r} and open {entry_name!r}"
             menu.click()
-            entry = page.get_by_text(entry_name, exact=True).first
-            entry.wait_for()
-            entry.dblclick()
-            step = "see the list of orders"
-            page.locator('.tab-content table tbody tr').first.wait_for()
-            page.wait_for_timeout(1000)
-            shot(page, '2-orders')
+            for i, entry_name in enumerate(entries, 2):
+                step = f"open {entry_name!r}"
+                entry = page.locator('#menu').get_by_text(
+                    entry_name, exact=True).first
+                entry.wait_for()
+                entry.dblclick()
+                step = f"see the list {entry_name!r}"
+                page.locator('table tbody tr:visible').first.wait_for()
+                page.wait_for_timeout(800)
+                shot(page, f'{i}-{entry_name}')
+                if errors:
+                    raise PlaywrightError(
+                        "error in the web client: " + errors[0])
         except PlaywrightError as exception:
             shot(page, 'failed')
             print(f"smoke test failed: {login} could not {step}: "
@@ -124,7 +137,8 @@ def smoke(browser, args, login, password, language):
             return False
     finally:
         context.close()
-    print(f"smoke test passed: {login} opened {menu_name} > {entry_name}")
+    print(f"smoke test passed: {login} opened {menu_name} > "
+        f"{', '.join(entries)}")
     return True
 
 
