@@ -1,7 +1,7 @@
 # This file is part of sale_flow.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 
-from trytond.exceptions import UserError, UserWarning
+from trytond.exceptions import UserError
 from trytond.model.exceptions import ValidationError
 
 
@@ -10,10 +10,6 @@ class IntakeError(UserError):
 
 
 class ReviewError(UserError):
-    pass
-
-
-class ReviewWarning(UserWarning):
     pass
 
 

@@ -19,15 +19,12 @@ import json
 from collections import defaultdict
 from decimal import Decimal
 
-from sql import Null
-
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, Workflow, fields,
     sequence_ordered)
-from trytond.modules.company.model import CompanyValueMixin
 from trytond.pool import Pool, PoolMeta
-from trytond.pyson import Bool, Eval, If
+from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -358,7 +355,9 @@ class Finding(ModelSQL, ModelView):
         return 'open'
 
     def get_message(self, name):
-        return render(json.loads(self.message_data)) if self.message_data else ''
+        if self.message_data:
+            return render(json.loads(self.message_data))
+        return ''
 
     def get_rec_name(self, name):
         return self.message or ''

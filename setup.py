@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # This file is part of sale_flow.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"""Packaging of the sale_flow Tryton module (distribution trytond_sale_flow)."""
+"""Packaging of the sale_flow module (distribution trytond_sale_flow)."""
 
 import io
 import os

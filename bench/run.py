@@ -28,9 +28,7 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -367,7 +365,8 @@ def main():
     parser.add_argument('--customers', type=int, default=50)
     parser.add_argument('--products', type=int, default=100)
     parser.add_argument('--database', default='sale_flow_bench')
-    parser.add_argument('--workdir', default=os.path.join(ROOT, 'var', 'bench'))
+    parser.add_argument(
+        '--workdir', default=os.path.join(ROOT, 'var', 'bench'))
     parser.add_argument('--rebuild', action='store_true')
     parser.add_argument('--review-batch', type=int, default=500,
         help="orders reviewed in one call (0: skip)")

@@ -16,7 +16,8 @@ from trytond.tests.test_tryton import load_doc_tests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCENARIOS = sorted(
-    os.path.basename(p) for p in glob.glob(os.path.join(HERE, 'scenario_*.rst')))
+    os.path.basename(p)
+    for p in glob.glob(os.path.join(HERE, 'scenario_*.rst')))
 
 
 def load_tests(*args, **kwargs):

@@ -259,6 +259,7 @@ def create_carriers(config=None):
 def create_users(config=None, password=DEMO_PASSWORD, language=None):
     "One user per role of the flow, with the documented password"
     config = config or pconfig.get_config()
+
     def work(pool):
         User = pool.get('res.user')
         Lang = pool.get('ir.lang')
@@ -284,6 +285,7 @@ def create_customers(config=None, count=20, seed=1):
     "Customers with Chinese or English names, an address, phone and e-mail"
     config = config or pconfig.get_config()
     rng = random.Random(seed)
+
     def work(pool):
         Party = pool.get('party.party')
         Country = pool.get('country.country')
@@ -331,6 +333,7 @@ def create_products(config=None, count=30, stock=100, seed=1):
     "Goods with EAN-13 barcodes, cost and list price, and stock on hand"
     config = config or pconfig.get_config()
     rng = random.Random(seed)
+
     def work(pool):
         Template = pool.get('product.template')
         Product = pool.get('product.product')
@@ -425,7 +428,8 @@ def order_values(pool, count, lines=(1, 4), quantity=(1, 5),
     else:
         parties = Party.browse(customers)
     if products is None:
-        goods = Product.search([('salable', '=', True), ('type', '=', 'goods')])
+        goods = Product.search([
+                ('salable', '=', True), ('type', '=', 'goods')])
     else:
         goods = Product.browse(products)
     assert parties and goods, "create customers and products first"
