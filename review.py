@@ -53,6 +53,15 @@ def msg(message_id, **params):
     return dict(params, __msg__=message_id)
 
 
+def _same_address(a, b):
+    "Whether the two addresses are the same place"
+    def norm(text):
+        return ''.join((text or '').split()).lower()
+    return bool(a and b) and all(
+        norm(getattr(a, name)) == norm(getattr(b, name))
+        for name in ['street', 'city']) and bool(norm(a.street))
+
+
 def render(value):
     "The text of a msg() value in the current language"
     if isinstance(value, dict):
@@ -834,6 +843,10 @@ class Sale(metaclass=PoolMeta):
                     if abs(other_created - created) > window:
                         continue
                     same_party = other.party.id == sale.party.id
+                    if not same_party and not _same_address(
+                            sale.shipment_address, other.shipment_address):
+                        # another customer: phone and address must match
+                        continue
                     certain = bool(same_party and sale.intake_reference
                         and other.intake_reference == sale.intake_reference)
                     if certain:
@@ -999,6 +1012,11 @@ class Sale(metaclass=PoolMeta):
                         'blocking' if config.require_phone else 'warning',
                         'customer:phone',
                         msg('sale_flow.msg_finding_no_phone',
+                            party=party.rec_name)))
+            if not sale.contact:
+                findings.append(cls._finding(
+                        sale, 'customer', 'info', 'customer:contact',
+                        msg('sale_flow.msg_finding_no_contact',
                             party=party.rec_name)))
             if config.require_tax_identifier and not party.tax_identifier:
                 findings.append(cls._finding(
