@@ -13,5 +13,9 @@ class ReviewError(UserError):
     pass
 
 
+class StockDecisionError(UserError):
+    pass
+
+
 class RuleValidationError(ValidationError):
     pass

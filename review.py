@@ -69,6 +69,12 @@ def render(value):
             params = {k: render(v) for k, v in value.items()
                 if k != '__msg__'}
             return gettext(value['__msg__'], **params)
+        if '__decision__' in value:
+            Decision = Pool().get('sale.flow.stock.decision')
+            selection = dict(Decision.fields_get(['kind'])['kind'][
+                    'selection'])
+            return selection.get(
+                value['__decision__'], value['__decision__'])
         if '__channel__' in value:
             Sale = Pool().get('sale.sale')
             selection = dict(Sale.fields_get(['channel'])['channel'][
@@ -354,8 +360,9 @@ class Finding(ModelSQL, ModelView):
         cls._buttons.update({
                 'override': {
                     'invisible': ((Eval('state') != 'open')
-                        | (Eval('severity') != 'blocking')),
-                    'depends': ['state', 'severity'],
+                        | (Eval('severity') != 'blocking')
+                        | (Eval('check') == 'stock')),
+                    'depends': ['state', 'severity', 'check'],
                     },
                 })
 
@@ -376,6 +383,11 @@ class Finding(ModelSQL, ModelView):
     def override(cls, findings):
         "Accept the blocking findings: the reviewer takes responsibility"
         for finding in findings:
+            if finding.check == 'stock':
+                # a shortage is settled by a decision with the customer
+                raise ReviewError(gettext(
+                        'sale_flow.msg_finding_override_stock',
+                        finding=finding.rec_name))
             if finding.state != 'open' or finding.severity != 'blocking':
                 raise ReviewError(gettext(
                         'sale_flow.msg_finding_override_state',
