@@ -1,0 +1,91 @@
+# This file is part of sale_flow.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Two operators release the last units of a product at the same time.
+
+Runs on PostgreSQL only, where two transactions really run at once (SQLite
+serialises them).  Each release runs in its own thread and transaction, and
+both reach Tryton's reservation (``assign_try``) together.
+"""
+
+import threading
+import unittest
+
+from trytond import backend
+from trytond.tests.test_tryton import DB_NAME  # noqa: F401 (sets DB_NAME)
+from trytond.tests.tools import activate_modules
+from trytond.transaction import Transaction
+
+from .tools import (
+    advance_orders, create_orders, server_call, setup_demo_small)
+
+
+@unittest.skipUnless(
+    backend.name == 'postgresql', "needs concurrent transactions")
+class ConcurrentReleaseTestCase(unittest.TestCase):
+    "Concurrent release of the last units"
+
+    def test_last_units_to_one_order(self):
+        "Exactly one order gets the last units; stock never goes negative"
+        config = activate_modules('sale_flow', setup_demo_small)
+
+        def stock(pool, product_id):
+            Product = pool.get('product.product')
+            Location = pool.get('stock.location')
+            warehouse, = Location.search([('type', '=', 'warehouse')])
+            with Transaction().set_context(
+                    locations=[warehouse.id], stock_assign=True):
+                return Product(product_id).quantity
+
+        def goods(pool):
+            Product = pool.get('product.product')
+            product, = Product.search([('type', '=', 'goods')], limit=1)
+            return product.id
+        product_id = server_call(config, goods)
+        quantity = server_call(config, stock, product_id)
+        self.assertGreater(quantity, 0)
+
+        # Two orders, each for all the units there are
+        sale_ids = create_orders(
+            config=config, count=2, lines=(1, 1),
+            quantity=(int(quantity), int(quantity)), products=[product_id])
+        advance_orders(config=config, sale_ids=sale_ids, stage='processing')
+
+        def shipments(pool):
+            Sale = pool.get('sale.sale')
+            return [s.id for sale in Sale.browse(sale_ids)
+                for s in sale.shipments]
+        shipment_ids = server_call(config, shipments)
+        self.assertEqual(len(shipment_ids), 2)
+
+        barrier = threading.Barrier(2, timeout=30)
+        errors = []
+
+        def release(shipment_id):
+            first = [True]
+
+            def work(pool):
+                Shipment = pool.get('stock.shipment.out')
+                shipment = Shipment(shipment_id)
+                shipment.state  # read before both go on
+                if first[0]:
+                    first[0] = False
+                    barrier.wait()
+                Shipment.assign_try([shipment])
+            try:
+                server_call(config, work)
+            except Exception as exception:  # reported below
+                errors.append(exception)
+
+        threads = [threading.Thread(target=release, args=(i,))
+            for i in shipment_ids]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        self.assertEqual(errors, [])
+
+        def states(pool):
+            Shipment = pool.get('stock.shipment.out')
+            return sorted(s.state for s in Shipment.browse(shipment_ids))
+        self.assertEqual(server_call(config, states), ['assigned', 'waiting'])
+        self.assertEqual(server_call(config, stock, product_id), 0)
