@@ -22,6 +22,8 @@ afterwards on SQLite (--rebuild makes new ones).
 import argparse
 import configparser
 import datetime as dt
+import glob
+import hashlib
 import logging
 import os
 import random
@@ -171,8 +173,8 @@ def build_database(args, conf, database, with_module):
     config = pconfig.set_trytond(database, config_file=conf)
     tools.setup_demo(config=config, customers=args.customers,
         products=args.products, users=with_module)
-    with open(os.path.join(args.workdir, database + '.built'), 'w'):
-        pass
+    with open(os.path.join(args.workdir, database + '.built'), 'w') as fp:
+        fp.write(module_hash())
 
 
 def run(args, conf):
@@ -225,8 +227,9 @@ def run(args, conf):
 
 
 def review_scaling(args, config):
-    """The review of many orders in one call against one order, and the
-    duplicate check against few and many existing orders"""
+    """The stock check and the review of many orders in one call against
+    one order, and the duplicate check against few and many existing
+    orders"""
     from trytond.modules.sale_flow.tests import tools
 
     def measure(sale_ids, method):
@@ -249,6 +252,21 @@ def review_scaling(args, config):
             return tools.server_call(config, work)
         finally:
             counting(False)
+
+    print("\nstock check of many orders in one call (5 lines each; SQL and "
+        "ms per order):")
+    print(f"  {'orders':>8}{'ms':>10}{'SQL':>10}")
+    rows = {}
+    for count in [1, args.review_batch]:
+        ids = tools.create_orders(config=config, count=count,
+            lines=(5, 5), seed=count + 7)
+        ms, sql = measure(ids, 'stock_check_run')
+        rows[count] = (ms / count, sql / count, sql)
+        print(f"  {count:>8}{rows[count][0]:>10.1f}{rows[count][1]:>10.2f}"
+            f"   ({sql} statements in all)")
+    print(f"  {args.review_batch} in one call / 1: SQL per order "
+        f"x{rows[args.review_batch][1] / rows[1][1]:.3f}, statements in all "
+        f"x{rows[args.review_batch][2] / rows[1][2]:.2f}")
 
     print("\nreview of many orders in one call (3 lines each; SQL and ms "
         "per order):")
@@ -319,6 +337,17 @@ def spread_dates(config, sale_ids):
                         [now - dt.timedelta(days=offset + 1)],
                         where=In(table.id, ids)))
     tools.server_call(config, work)
+
+
+def module_hash():
+    "Fingerprint of what the benchmark databases are built from"
+    digest = hashlib.sha256()
+    for pattern in ['tryton.cfg', '*.xml', '*.py', 'view/*.xml',
+            'tests/tools.py']:
+        for path in sorted(glob.glob(os.path.join(ROOT, pattern))):
+            with open(path, 'rb') as fp:
+                digest.update(fp.read())
+    return digest.hexdigest()
 
 
 def database_of(args, with_module):
@@ -400,7 +429,9 @@ def main():
     for with_module in [False, True]:
         database = database_of(args, with_module)
         built = os.path.join(args.workdir, database + '.built')
-        if args.rebuild or not os.path.exists(built) or backend != 'sqlite':
+        if (args.rebuild or backend != 'sqlite'
+                or not os.path.exists(built)
+                or open(built).read() != module_hash()):
             start = time.monotonic()
             print(f"building the benchmark database {database}...",
                 file=sys.stderr)
