@@ -834,13 +834,17 @@ class Sale(metaclass=PoolMeta):
         for candidate in candidates:
             by_party[candidate.party.id].append(candidate)
 
+        cache = {}
+
         def products(sale):
-            quantities = defaultdict(float)
-            for line in sale.lines:
-                if line.type == 'line' and line.product and (
-                        line.product.type != 'service'):
-                    quantities[line.product.id] += line.quantity or 0
-            return quantities
+            "Quantity per goods product of the sale, read once per sale"
+            if sale.id not in cache:
+                quantities = cache[sale.id] = defaultdict(float)
+                for line in sale.lines:
+                    if line.type == 'line' and line.product and (
+                            line.product.type != 'service'):
+                        quantities[line.product.id] += line.quantity or 0
+            return cache[sale.id]
 
         findings = []
         for sale in sales:

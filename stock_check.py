@@ -483,10 +483,13 @@ class Sale(metaclass=PoolMeta):
                 status[sale] = 'short'
             else:
                 status[sale] = 'partly_short'
-        to_write = []
+        by_status = defaultdict(list)
         for sale, value in status.items():
             if sale.stock_status != value:
-                to_write.extend(([sale], {'stock_status': value}))
+                by_status[value].append(sale)
+        to_write = []
+        for value, changed in by_status.items():
+            to_write.extend((changed, {'stock_status': value}))
         if to_write:
             cls.write(*to_write)
         return records
