@@ -445,7 +445,7 @@ class Sale(metaclass=PoolMeta):
                 forecast = Product.products_by_location(
                     [warehouse_id], with_childs=True,
                     grouping_filter=(product_ids,))
-            # Lines of the same product share what is available
+            # Lines of the same order and product share what is available
             taken = defaultdict(float)
             for line in group:
                 product = line.product
@@ -454,8 +454,8 @@ class Sale(metaclass=PoolMeta):
                     round=False)
                 hand = on_hand.get((warehouse_id, product.id), 0)
                 other = promised.get((warehouse_id, product.id), 0)
-                available = hand - other - taken[product.id]
-                taken[product.id] += ordered
+                available = hand - other - taken[line.sale.id, product.id]
+                taken[line.sale.id, product.id] += ordered
                 shortage = max(ordered - max(available, 0), 0)
                 records.append(StockLine(
                         sale=line.sale, line=line, product=product,

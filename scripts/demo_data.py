@@ -43,13 +43,13 @@ def main():
             tools.advance_orders(config=config, sale_ids=chunk, stage=stage)
     review_examples(config)
     print("demo data: %d customers, %d products, %d orders in %.1f s" % (
-            args.customers, args.products, len(sale_ids) + 2,
+            args.customers, args.products, len(sale_ids) + 3,
             time.monotonic() - start))
 
 
 def review_examples(config):
-    """Two orders for the review queue with findings: a web order that
-    repeats a phone order, and a phone order priced below cost"""
+    """Orders for the review queue with findings: a web order that repeats
+    a phone order, an order priced below cost, an order short of stock"""
     def work(pool):
         Sale = pool.get('sale.sale')
         Line = pool.get('sale.line')
@@ -72,7 +72,14 @@ def review_examples(config):
                     'unit_price': (product.cost_price * 8 / 10).quantize(
                         product.cost_price.__class__('0.01')),
                     }])
-        Sale.quote(Sale.browse([web_id, cheap.id]))
+        # and an order for more than the warehouse has of a product
+        short, = Sale.copy([phone], default={'lines': None})
+        Line.create([{
+                    'sale': short.id, 'type': 'line', 'product': product.id,
+                    'unit': product.sale_uom.id, 'quantity': 500,
+                    'unit_price': product.list_price_used,
+                    }])
+        Sale.quote(Sale.browse([web_id, cheap.id, short.id]))
     tools.server_call(config, work)
 
 
