@@ -16,6 +16,7 @@ it), so that scenarios can cache a database built with them::
 
 import datetime as dt
 import random
+import time
 from decimal import Decimal
 from functools import partial
 
@@ -129,6 +130,9 @@ def server_call(config, func, *args, user=None, **kwargs):
     retry = trytond_config.getint('database', 'retry')
     extras = {}
     for count in range(retry + 100):
+        if count:
+            # as trytond's dispatcher: let the other transaction finish
+            time.sleep(0.02 * count)
         with Transaction().start(
                 config.database_name, user, context=context,
                 **extras) as transaction:
