@@ -1163,19 +1163,6 @@ class ReviewDecideStart(ModelView):
     reason = fields.Text("Reason", required=True)
 
 
-class SaleLine(metaclass=PoolMeta):
-    __name__ = 'sale.line'
-
-    review_findings = fields.One2Many(
-        'sale.flow.review.finding', 'line', "Findings", readonly=True)
-
-    @classmethod
-    def copy(cls, lines, default=None):
-        default = default.copy() if default is not None else {}
-        default.setdefault('review_findings', None)
-        return super().copy(lines, default=default)
-
-
 class SaleCreditLimit(metaclass=PoolMeta):
     "The credit limit of Tryton's sale_credit_limit as a review check"
     __name__ = 'sale.sale'
