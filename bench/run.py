@@ -42,9 +42,15 @@ class StatementCounter(logging.Handler):
     def __init__(self):
         super().__init__(logging.DEBUG)
         self.count = 0
+        self.stock = 0
 
     def emit(self, record):
         self.count += 1
+        # the statements that read stock quantities (the stock moves)
+        statement = str(record.msg).lstrip().upper()
+        if (statement.startswith(('SELECT', 'WITH'))
+                and '"STOCK_MOVE"' in statement):
+            self.stock += 1
 
 
 COUNTER = StatementCounter()
@@ -239,11 +245,12 @@ def review_scaling(args, config):
         def work(pool):
             Sale = pool.get('sale.sale')
             sales = Sale.browse(sale_ids)
-            start_count = COUNTER.count
+            start_count, start_stock = COUNTER.count, COUNTER.stock
             start = time.perf_counter()
             getattr(Sale, method)(sales)
             elapsed = (time.perf_counter() - start) * 1000
             queries = COUNTER.count - start_count
+            measure.stock = COUNTER.stock - start_stock
             Transaction().rollback()
             return elapsed, queries
         # SQLite traces the statements of connections opened while counting
@@ -253,20 +260,23 @@ def review_scaling(args, config):
         finally:
             counting(False)
 
-    print("\nstock check of many orders in one call (5 lines each; SQL and "
-        "ms per order):")
-    print(f"  {'orders':>8}{'ms':>10}{'SQL':>10}")
+    print("\nstock check of many orders in one call (5 lines each, one "
+        "warehouse and date; ms and SQL per order, statements reading "
+        "stock moves in all):")
+    print(f"  {'orders':>8}{'ms':>10}{'SQL':>10}{'stock SQL':>11}")
     rows = {}
     for count in [1, args.review_batch]:
         ids = tools.create_orders(config=config, count=count,
             lines=(5, 5), seed=count + 7)
         ms, sql = measure(ids, 'stock_check_run')
-        rows[count] = (ms / count, sql / count, sql)
+        rows[count] = (ms / count, sql / count, sql, measure.stock)
         print(f"  {count:>8}{rows[count][0]:>10.1f}{rows[count][1]:>10.2f}"
-            f"   ({sql} statements in all)")
-    print(f"  {args.review_batch} in one call / 1: SQL per order "
-        f"x{rows[args.review_batch][1] / rows[1][1]:.3f}, statements in all "
-        f"x{rows[args.review_batch][2] / rows[1][2]:.2f}")
+            f"{measure.stock:>11}   ({sql} statements in all)")
+    many = rows[args.review_batch]
+    print(f"  {args.review_batch} in one call / 1: time per order "
+        f"x{many[0] / rows[1][0]:.3f}, SQL per order "
+        f"x{many[1] / rows[1][1]:.3f}, stock SQL in all "
+        f"x{many[3] / rows[1][3]:.2f}")
 
     print("\nreview of many orders in one call (3 lines each; SQL and ms "
         "per order):")

@@ -19,7 +19,7 @@ MODULE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 class SaleFlowTestCase(CompanyTestMixin, ModuleTestCase):
     "Test Sale Flow module"
     module = 'sale_flow'
-    extras = ['sale_credit_limit']
+    extras = ['purchase_request', 'sale_credit_limit', 'stock_supply']
 
     def test_ean13(self):
         "EAN-13 check digits of the demo generator"
