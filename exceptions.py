@@ -19,3 +19,7 @@ class StockDecisionError(UserError):
 
 class RuleValidationError(ValidationError):
     pass
+
+
+class ScanError(UserError):
+    pass

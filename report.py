@@ -1,7 +1,70 @@
 # This file is part of sale_flow.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"""Step 7 of the flow: sales statistics (销售统计报表) and printed documents.
+"""Printed documents of the flow (templates in report/, written by
+scripts/templates.py).
 
-Templates live in report/; the reporting models follow Tryton's
-``table_query`` pattern (see sale/sale_reporting.py) when that step is built.
+The picking list (拣货单) of outbound; the sales statistics (销售统计报表),
+delivery note and order confirmation come with their steps.  The actions
+ask for PDF: trytond converts with LibreOffice where it is installed (and
+returns the ODT when it is not).
 """
+
+from types import SimpleNamespace
+
+from trytond.pool import Pool
+from trytond.report import Report
+
+BARCODE_TYPES = {'ean': 'ean13', 'ean13': 'ean13', 'gtin': 'ean13'}
+
+
+def product_barcode(product):
+    """(barcode type, code) to print for the product: its EAN-13 when it
+    has one, else its code as Code 128"""
+    for identifier in product.identifiers:
+        code = (identifier.code or '').strip()
+        if (BARCODE_TYPES.get(identifier.type) == 'ean13'
+                and len(code) == 13 and code.isdigit()):
+            return ('ean13', code)
+    if product.code:
+        return ('code128', product.code)
+    return None
+
+
+class PickingList(Report):
+    "Picking list: the lines of customer shipments in walking order"
+    __name__ = 'sale_flow.picking_list'
+
+    @classmethod
+    def get_context(cls, records, header, data):
+        pool = Pool()
+        Company = pool.get('company.company')
+        context = super().get_context(records, header, data)
+        companies = {r.company.id for r in records if r.company}
+        context['company'] = (
+            Company(companies.pop()) if len(companies) == 1 else None)
+        context['picking_lines'] = cls.picking_lines
+        return context
+
+    @classmethod
+    def picking_lines(cls, shipment):
+        "The lines to pick, sorted by location then product code"
+        if shipment.warehouse_storage == shipment.warehouse_output:
+            moves = shipment.outgoing_moves
+        else:
+            moves = shipment.inventory_moves
+        moves = [m for m in moves
+            if m.state not in {'cancelled', 'staging'} and m.quantity]
+        lines = []
+        for move in moves:
+            product = move.product
+            lines.append(SimpleNamespace(
+                    location=move.from_location.rec_name,
+                    code=product.code or '',
+                    product=product.name,
+                    barcode=product_barcode(product),
+                    quantity=move.quantity,
+                    digits=move.unit.digits,
+                    unit=move.unit.symbol,
+                    ))
+        lines.sort(key=lambda l: (l.location, l.code, l.product))
+        return lines

@@ -42,7 +42,8 @@ requires = []
 for dep in info.get('depends', []):
     if not re.match(r'(ir|res)(\W|$)', dep):
         requires.append(get_require_version('%s_%s' % (PREFIX, dep)))
-requires.append(get_require_version('trytond'))
+# python-barcode draws the barcodes of the picking list
+requires.append(get_require_version('trytond[barcode]'))
 
 extras_require = {
     'test': [

@@ -65,14 +65,25 @@ def counting(enabled):
         logger.setLevel(logging.DEBUG if enabled else logging.WARNING)
 
 
-def deliver(pool, sale, step):
-    "Tryton's own customer shipment: assign, pick, pack, ship, done"
+def deliver(pool, sale, step, scan=False):
+    """Tryton's own customer shipment: assign, pick, pack, ship, done; with
+    scan, every line is scanned before pick as sale_flow's strict mode
+    wants (one scan per unit, by EAN)"""
     Shipment = pool.get('stock.shipment.out')
     shipments = list(sale.shipments)
     with step('assign'):
         Shipment.assign_try(shipments)
     shipments = Shipment.browse(shipments)
     assert all(s.state == 'assigned' for s in shipments), "not enough stock"
+    if scan:
+        Scan = pool.get('sale.flow.scan')
+        codes = [(s.id, m.product.identifiers[0].code)
+            for s in shipments for m in s.scan_moves('pick')
+            for _ in range(int(m.quantity))]
+        with step('scan'):
+            for shipment_id, code in codes:
+                result = Scan.scan(shipment_id, code)
+                assert result.result == 'accepted', result.message
     with step('pick'):
         Shipment.pick(shipments)
     with step('pack'):
@@ -111,7 +122,7 @@ def sale_flow_flow(pool, order, step):
     assert sale.state == 'confirmed', sale.state
     with step('process'):
         Sale.process([sale])
-    deliver(pool, sale, step)
+    deliver(pool, sale, step, scan=True)
 
 
 # name: (function, runs on the database with sale_flow activated);
@@ -232,6 +243,90 @@ def run(args, conf):
     return results
 
 
+def measure_call(config, func):
+    """ms, SQL statements and statements reading stock moves of
+    func(pool), in a transaction rolled back"""
+    from trytond.modules.sale_flow.tests import tools
+    from trytond.transaction import Transaction
+
+    def work(pool):
+        start_count, start_stock = COUNTER.count, COUNTER.stock
+        start = time.perf_counter()
+        func(pool)
+        elapsed = (time.perf_counter() - start) * 1000
+        counts = (COUNTER.count - start_count, COUNTER.stock - start_stock)
+        Transaction().rollback()
+        return (elapsed,) + counts
+    # SQLite traces the statements of connections opened while counting
+    counting(True)
+    try:
+        return tools.server_call(config, work)
+    finally:
+        counting(False)
+
+
+def scan_scaling(args, config):
+    """One scan on a shipment of 5 lines against one of 200 lines: time
+    and SQL statements (median of 10 scans, each rolled back)"""
+    from trytond.modules.sale_flow.tests import tools
+
+    def shipment_of(lines):
+        def values(pool):
+            Product = pool.get('product.product')
+            Party = pool.get('party.party')
+            products = Product.search([
+                    ('salable', '=', True), ('type', '=', 'goods'),
+                    ], order=[('id', 'ASC')], limit=lines)
+            customer, = Party.search([
+                    ('contact_mechanisms.type', '=', 'mobile'),
+                    ], limit=1)
+            assert len(products) == lines, "not enough products"
+            sale, = pool.get('sale.sale').create([{
+                        'party': customer.id, 'channel': 'phone',
+                        'invoice_method': 'manual',
+                        'lines': [('create', [{
+                                        'product': p.id, 'quantity': 1,
+                                        'unit': p.sale_uom.id,
+                                        'unit_price': p.list_price,
+                                        } for p in products])],
+                        }])
+            return sale.id, products[-1].identifiers[0].code
+        sale_id, code = tools.server_call(config, values)
+        tools.advance_orders(config, [sale_id], 'assigned')
+
+        def shipment(pool):
+            sale = pool.get('sale.sale')(sale_id)
+            shipment, = sale.shipments
+            assert shipment.state == 'assigned', shipment.state
+            return shipment.id
+        return tools.server_call(config, shipment), code
+
+    def measure(shipment_id, code):
+        def scan(pool):
+            scan = pool.get('sale.flow.scan').scan(shipment_id, code)
+            assert scan.result == 'accepted', scan.message
+        return measure_call(config, scan)[:2]
+
+    def products(pool):
+        return pool.get('product.product').search([], count=True)
+    missing = 200 - tools.server_call(config, products)
+    if missing > 0:
+        tools.create_products(config=config, count=missing)
+
+    print("\none scan (one round trip) on a shipment of few and many lines "
+        "(median of 10):")
+    print(f"  {'lines':>8}{'ms':>10}{'SQL':>8}")
+    rows = {}
+    for lines in [5, 200]:
+        shipment_id, code = shipment_of(lines)
+        samples = [measure(shipment_id, code) for _ in range(10)]
+        rows[lines] = (statistics.median(s[0] for s in samples),
+            statistics.median(s[1] for s in samples))
+        print(f"  {lines:>8}{rows[lines][0]:>10.1f}{rows[lines][1]:>8.0f}")
+    print(f"  200 / 5 lines: time x{rows[200][0] / rows[5][0]:.2f}, "
+        f"SQL x{rows[200][1] / rows[5][1]:.2f}")
+
+
 def review_scaling(args, config):
     """The stock check and the review of many orders in one call against
     one order, and the duplicate check against few and many existing
@@ -240,25 +335,11 @@ def review_scaling(args, config):
 
     def measure(sale_ids, method):
         "ms and SQL statements of Sale.method(sales), rolled back"
-        from trytond.transaction import Transaction
-
-        def work(pool):
+        def call(pool):
             Sale = pool.get('sale.sale')
-            sales = Sale.browse(sale_ids)
-            start_count, start_stock = COUNTER.count, COUNTER.stock
-            start = time.perf_counter()
-            getattr(Sale, method)(sales)
-            elapsed = (time.perf_counter() - start) * 1000
-            queries = COUNTER.count - start_count
-            measure.stock = COUNTER.stock - start_stock
-            Transaction().rollback()
-            return elapsed, queries
-        # SQLite traces the statements of connections opened while counting
-        counting(True)
-        try:
-            return tools.server_call(config, work)
-        finally:
-            counting(False)
+            getattr(Sale, method)(Sale.browse(sale_ids))
+        elapsed, queries, measure.stock = measure_call(config, call)
+        return elapsed, queries
 
     print("\nstock check of many orders in one call (5 lines each, one "
         "warehouse and date; ms and SQL per order, statements reading "
@@ -393,6 +474,21 @@ def report(args, results, backend):
         print(f"  {name:<20} time x{result['mean'] / base['mean']:.2f}"
             f"   SQL x{result['queries'] / base['queries']:.2f}")
 
+    def outbound(result):
+        "ms and SQL of scanning (where there is), picking and packing"
+        steps = ['scan', 'pick', 'pack']
+        return (sum(statistics.mean(s.times.get(n, 0)
+                    for s in result['steps']) for n in steps),
+            sum(statistics.mean(s.queries.get(n, 0)
+                    for s in result['sql']) for n in steps))
+    base_ms, base_sql = outbound(base)
+    print(f"\noutbound per order (scan + pick + pack) against '{reference}'"
+        " (pick + pack):")
+    for name, result in results.items():
+        ms, sql = outbound(result)
+        print(f"  {name:<20}{ms:>8.1f} ms x{ms / base_ms:.2f}"
+            f"{sql:>8.0f} SQL x{sql / base_sql:.2f}")
+
 
 def main():
     parser = argparse.ArgumentParser(
@@ -451,10 +547,11 @@ def main():
     counting(False)
     results = run(args, conf)
     report(args, results, backend)
+    from proteus import config as pconfig
+    config = pconfig.TrytondConfig(database_of(args, True), config_file=conf)
+    scan_scaling(args, config)
     if args.review_batch:
-        from proteus import config as pconfig
-        review_scaling(args, pconfig.TrytondConfig(
-                database_of(args, True), config_file=conf))
+        review_scaling(args, config)
 
 
 if __name__ == '__main__':

@@ -31,11 +31,15 @@ CHROMIUM_ARGS = [
     '--disable-component-update', '--disable-sync']
 # The menu and its entries as each language shows them
 MENU = {
-    'en': ("Sales Flow", ["Orders", "Review Queue", "Review Findings"]),
-    'zh_CN': ("销售流程", ["订单", "审核队列", "审核发现"]),
+    'en': ("Sales Flow", ["Orders", "Review Queue", "Review Findings",
+            "Shipments to Pack", "Scans"]),
+    'zh_CN': ("销售流程", ["订单", "审核队列", "审核发现", "待包装发货单",
+            "扫描记录"]),
     }
 # The entries each user opens (index in MENU's list); all see the orders
-ENTRIES = {'admin': [0, 1, 2], 'reviewer': [0, 1, 2], 'manager': [0, 1, 2]}
+ENTRIES = {
+    'admin': [0, 1, 2, 3, 4], 'reviewer': [0, 1, 2],
+    'manager': [0, 1, 2, 3, 4], 'warehouse': [0, 3, 4], 'shipping': [0, 4]}
 
 
 def main():

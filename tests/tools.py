@@ -39,6 +39,7 @@ __all__ = [
     'DEMO_PASSWORD', 'ROLE_USERS', 'ean13', 'server_call', 'setup_company',
     'setup_warehouse', 'create_carriers', 'create_users', 'create_customers',
     'create_products', 'order_values', 'create_orders', 'advance_orders',
+    'scan_shipments',
     'setup_demo', 'setup_demo_small']
 
 DEMO_PASSWORD = 'sale_flow'
@@ -520,8 +521,28 @@ def advance_orders(config=None, sale_ids=(), stage='quotation'):
                 ('picked', Shipment.pick), ('packed', Shipment.pack),
                 ('shipped', Shipment.ship), ('done', Shipment.do)]:
             if target >= _STAGES.index(state):
+                if state in {'picked', 'packed'} and 'scans' in (
+                        Shipment._fields):
+                    scan_shipments(pool, Shipment.browse(shipments))
                 method(shipments)
     return server_call(config, work)
+
+
+def scan_shipments(pool, shipments):
+    """Scan every line of the shipments for their current step, as the
+    warehouse does with sale_flow: one scan of N*CODE per line"""
+    Scan = pool.get('sale.flow.scan')
+    for shipment in shipments:
+        step = shipment.scan_step()
+        if not step or not shipment.warehouse.scan_strict_for(step):
+            continue
+        field = shipment.scan_field(step)
+        for move in shipment.scan_moves(step):
+            left = move.quantity - (getattr(move, field) or 0)
+            if left > 0:
+                scan = Scan.scan(shipment, '%g*%s' % (
+                        left, move.product.code))
+                assert scan.result == 'accepted', scan.message
 
 
 def _approve(pool, sales):

@@ -1,0 +1,456 @@
+# This file is part of sale_flow.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Scan-to-verify for outbound (商品出库).
+
+Made for a keyboard-wedge scanner: the scanner types the code and Enter,
+which presses the default button of the scan screen, so one scan is one
+round trip.  A product scan matches the product code or any product
+identifier (EAN, ...) and adds one unit, the quantity typed before it, or
+N units with the form ``N*CODE``.  Unknown codes, products not on the
+shipment and over-scans are refused with a message naming the code; the
+counts stay as they were.  Every scan is kept: who, when, the code and the
+result.
+"""
+
+import json
+import re
+
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, fields
+from trytond.pool import Pool
+from trytond.pyson import Eval, If
+from trytond.rpc import RPC
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from .exceptions import ScanError
+from .review import msg, render
+
+STEPS = [
+    ('pick', "Pick"),
+    ('pack', "Pack"),
+    ]
+RESULTS = [
+    ('accepted', "Accepted"),
+    ('unknown', "Unknown Code"),
+    ('not_on_shipment', "Not on the Shipment"),
+    ('over', "More than Required"),
+    ('wrong_state', "Shipment not Ready"),
+    ('undo', "Undo"),
+    ('reset', "Line Reset"),
+    ]
+REFUSED = {'unknown', 'not_on_shipment', 'over', 'wrong_state'}
+_QUANTITY_PREFIX = re.compile(r'^\s*(\d+(?:[.,]\d+)?)\s*\*\s*(.+?)\s*$')
+
+
+class Scan(ModelSQL, ModelView):
+    "Scan of a code on a customer shipment"
+    __name__ = 'sale.flow.scan'
+
+    shipment = fields.Many2One(
+        'stock.shipment.out', "Shipment", required=True, readonly=True,
+        ondelete='CASCADE')
+    step = fields.Selection(STEPS, "Step", readonly=True)
+    code = fields.Char("Code", readonly=True)
+    quantity = fields.Float("Quantity", readonly=True)
+    product = fields.Many2One(
+        'product.product', "Product", readonly=True, ondelete='SET NULL')
+    move = fields.Many2One(
+        'stock.move', "Line", readonly=True, ondelete='SET NULL')
+    result = fields.Selection(RESULTS, "Result", readonly=True, sort=False)
+    undone = fields.Boolean(
+        "Undone", readonly=True, help="An undo took this scan back.")
+    message = fields.Function(fields.Text("Message"), 'get_message')
+    message_data = fields.Text("Message Data", readonly=True)
+    scanned_by = fields.Function(
+        fields.Many2One('res.user', "Scanned by"), 'get_scanned')
+    scanned_at = fields.Function(
+        fields.Timestamp("Scanned at"), 'get_scanned')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(
+                t, (t.shipment, Index.Range()), (t.id, Index.Range())))
+        cls._order = [('id', 'DESC')]
+        cls.__rpc__.update({
+                'scan': RPC(readonly=False, result=int),
+                'undo': RPC(readonly=False, result=int),
+                'reset': RPC(readonly=False, result=int),
+                })
+
+    @classmethod
+    def default_undone(cls):
+        return False
+
+    def get_message(self, name):
+        if self.message_data:
+            return render(json.loads(self.message_data))
+
+    @classmethod
+    def get_scanned(cls, scans, name):
+        if name == 'scanned_by':
+            return {s.id: s.create_uid.id if s.create_uid else None
+                for s in scans}
+        return {s.id: s.create_date for s in scans}
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        return [('code',) + tuple(clause[1:])]
+
+    def get_rec_name(self, name):
+        return self.code or ''
+
+    @classmethod
+    def parse_code(cls, code, quantity=None):
+        "The code and quantity of what was typed: CODE or N*CODE"
+        code = (code or '').strip()
+        match = _QUANTITY_PREFIX.match(code)
+        if match:
+            quantity = float(match.group(1).replace(',', '.'))
+            code = match.group(2)
+        return code, (quantity if quantity else 1.0)
+
+    @classmethod
+    def find_product(cls, code):
+        "The product with the code or an identifier equal to code"
+        Product = Pool().get('product.product')
+        products = Product.search([
+                ['OR',
+                    ('code', '=', code),
+                    ('identifiers.code', '=', code),
+                    ],
+                ], limit=2, order=[])
+        return products[0] if len(products) == 1 else None
+
+    @classmethod
+    def scan(cls, shipment, code, quantity=None):
+        """Verify one scan of code on the shipment (id or record) and
+        record it.  Return the scan record: its result says whether it was
+        accepted; a refused scan changes no count."""
+        pool = Pool()
+        Shipment = pool.get('stock.shipment.out')
+        Move = pool.get('stock.move')
+        shipment = Shipment(int(shipment))
+        code, quantity = cls.parse_code(code, quantity)
+        step = shipment.scan_step()
+        scan = cls(shipment=shipment, step=step, code=code,
+            quantity=quantity)
+        if not code:
+            raise ScanError(gettext('sale_flow.msg_scan_empty'))
+        if quantity <= 0:
+            raise ScanError(gettext(
+                    'sale_flow.msg_scan_quantity', quantity=quantity))
+        if not step:
+            scan.result = 'wrong_state'
+            scan.message_data = json.dumps(msg(
+                    'sale_flow.msg_scan_wrong_state', code=code,
+                    shipment=shipment.rec_name))
+            scan.save()
+            return scan
+        product = cls.find_product(code)
+        scan.product = product
+        if not product:
+            scan.result = 'unknown'
+            scan.message_data = json.dumps(msg(
+                    'sale_flow.msg_scan_unknown', code=code))
+            scan.save()
+            return scan
+        field = Shipment.scan_field(step)
+        moves = Move.search(
+            Shipment.scan_domain(shipment, step)
+            + [('product', '=', product.id)],
+            order=[('id', 'ASC')])
+        if not moves:
+            scan.result = 'not_on_shipment'
+            scan.message_data = json.dumps(msg(
+                    'sale_flow.msg_scan_not_on_shipment', code=code,
+                    product=product.rec_name, shipment=shipment.rec_name))
+            scan.save()
+            return scan
+        # Two operators on the same shipment count one after the other
+        Move.lock(moves)
+        moves = Move.browse(moves)
+        for move in moves:
+            left = move.quantity - (getattr(move, field) or 0)
+            if quantity <= left + 1e-9:
+                break
+        else:
+            move = moves[0]
+            left = sum(m.quantity - (getattr(m, field) or 0) for m in moves)
+            scan.move = move
+            scan.result = 'over'
+            scan.message_data = json.dumps(msg(
+                    'sale_flow.msg_scan_over', code=code,
+                    product=product.rec_name, quantity=quantity,
+                    left=max(left, 0)))
+            scan.save()
+            return scan
+        scanned = move.unit.round((getattr(move, field) or 0) + quantity)
+        Move.write([move], {field: scanned})
+        scan.move = move
+        scan.result = 'accepted'
+        scan.message_data = json.dumps(msg(
+                'sale_flow.msg_scan_accepted', code=code,
+                product=product.rec_name, scanned=scanned,
+                required=move.quantity))
+        scan.save()
+        return scan
+
+    @classmethod
+    def undo(cls, shipment):
+        """Take back the last accepted scan of the shipment's current step.
+        Return the undo record, or None when there is nothing to undo."""
+        pool = Pool()
+        Shipment = pool.get('stock.shipment.out')
+        Move = pool.get('stock.move')
+        shipment = Shipment(int(shipment))
+        step = shipment.scan_step()
+        last = cls.search([
+                ('shipment', '=', shipment.id),
+                ('step', '=', step),
+                ('result', '=', 'accepted'),
+                ('undone', '=', False),
+                ('move', '!=', None),
+                ], order=[('id', 'DESC')], limit=1)
+        if not step or not last:
+            raise ScanError(gettext(
+                    'sale_flow.msg_scan_nothing_to_undo',
+                    shipment=shipment.rec_name))
+        last, = last
+        field = Shipment.scan_field(step)
+        move = last.move
+        Move.lock([move])
+        move = Move(move.id)
+        scanned = max(move.unit.round(
+                (getattr(move, field) or 0) - last.quantity), 0)
+        Move.write([move], {field: scanned})
+        cls.write([last], {'undone': True})
+        undo = cls(shipment=shipment, step=step, code=last.code,
+            quantity=-last.quantity, product=last.product, move=move,
+            result='undo', message_data=json.dumps(msg(
+                    'sale_flow.msg_scan_undone', code=last.code,
+                    product=move.product.rec_name, scanned=scanned,
+                    required=move.quantity)))
+        undo.save()
+        return undo
+
+    @classmethod
+    def reset(cls, shipment, move):
+        "Set the scanned quantity of a line back to zero, and record it"
+        pool = Pool()
+        Shipment = pool.get('stock.shipment.out')
+        Move = pool.get('stock.move')
+        shipment = Shipment(int(shipment))
+        step = shipment.scan_step()
+        move = Move(int(move))
+        if not step or move not in shipment.scan_moves(step):
+            raise ScanError(gettext(
+                    'sale_flow.msg_scan_reset_line',
+                    line=move.rec_name, shipment=shipment.rec_name))
+        field = Shipment.scan_field(step)
+        Move.write([move], {field: 0})
+        undone = cls.search([
+                ('shipment', '=', shipment.id),
+                ('step', '=', step),
+                ('move', '=', move.id),
+                ('result', '=', 'accepted'),
+                ('undone', '=', False),
+                ])
+        cls.write(undone, {'undone': True})
+        record = cls(shipment=shipment, step=step, product=move.product,
+            move=move, quantity=0, code=move.product.code, result='reset',
+            message_data=json.dumps(msg(
+                    'sale_flow.msg_scan_reset', product=move.product.rec_name,
+                    required=move.quantity)))
+        record.save()
+        return record
+
+
+class ScanFind(ModelView):
+    "Scan: find the shipment"
+    __name__ = 'sale.flow.scan.find'
+
+    code = fields.Char(
+        "Shipment", help="Scan the barcode of the shipment (its number).")
+    message = fields.Char("Message", readonly=True)
+
+
+class ScanForm(ModelView):
+    "Scan the goods of a shipment"
+    __name__ = 'sale.flow.scan.form'
+
+    code = fields.Char(
+        "Code", help="Scan a product: its barcode or code.  N*CODE adds N "
+        "units.")
+    quantity = fields.Float(
+        "Quantity", help="The units the next scan adds (1 when empty).")
+    shipment = fields.Many2One(
+        'stock.shipment.out', "Shipment", readonly=True)
+    step = fields.Selection(STEPS, "Step", readonly=True)
+    message = fields.Char("Message", readonly=True)
+    result = fields.Selection(
+        [(None, '')] + RESULTS, "Result", readonly=True)
+    progress = fields.Char("Scanned", readonly=True)
+    lines = fields.One2Many(
+        'sale.flow.scan.form.line', None, "Lines", readonly=True)
+    reset_line = fields.Many2One(
+        'stock.move', "Line to Reset",
+        domain=[('id', 'in', Eval('line_moves', []))],
+        help="Choose a line, then Reset Line to scan it again from zero.")
+    line_moves = fields.Many2Many(
+        'stock.move', None, None, "Line Moves", readonly=True)
+
+
+class ScanFormLine(ModelView):
+    "Scan: a line of the shipment"
+    __name__ = 'sale.flow.scan.form.line'
+
+    move = fields.Many2One('stock.move', "Move", readonly=True)
+    location = fields.Many2One('stock.location', "Location", readonly=True)
+    product = fields.Many2One('product.product', "Product", readonly=True)
+    code = fields.Char("Code", readonly=True)
+    required = fields.Float("Required", readonly=True)
+    scanned = fields.Float("Scanned", readonly=True)
+    left = fields.Float("Left", readonly=True)
+    unit = fields.Many2One('product.uom', "Unit", readonly=True)
+
+    @classmethod
+    def view_attributes(cls):
+        return super().view_attributes() + [
+            ('/tree', 'visual', If(Eval('left', 0) <= 0, 'success', '')),
+            ]
+
+
+class ScanWizard(Wizard):
+    "Scan"
+    __name__ = 'sale.flow.scan.wizard'
+
+    start = StateTransition()
+    find = StateView('sale.flow.scan.find', 'sale_flow.scan_find_view_form', [
+            Button("Close", 'end', 'tryton-close'),
+            Button("Open", 'open_', 'tryton-ok', default=True),
+            ])
+    open_ = StateTransition()
+    scan = StateView('sale.flow.scan.form', 'sale_flow.scan_form_view_form', [
+            Button("Close", 'end', 'tryton-close'),
+            Button("Other Shipment", 'other', 'tryton-back'),
+            Button("Undo Last Scan", 'undo', 'tryton-undo'),
+            Button("Reset Line", 'reset', 'tryton-clear'),
+            Button("Scan", 'do_scan', 'tryton-ok', default=True),
+            ])
+    do_scan = StateTransition()
+    undo = StateTransition()
+    reset = StateTransition()
+    other = StateTransition()
+
+    def transition_start(self):
+        if (self.model and self.model.__name__ == 'stock.shipment.out'
+                and self.record):
+            self.scan.shipment = self.record
+            return 'scan'
+        return 'find'
+
+    def default_find(self, fields):
+        return {
+            'code': None,
+            'message': getattr(self.find, 'message', None),
+            }
+
+    def transition_open_(self):
+        pool = Pool()
+        Shipment = pool.get('stock.shipment.out')
+        code = (self.find.code or '').strip()
+        shipments = Shipment.search([
+                ['OR',
+                    ('number', '=', code),
+                    ('reference', '=', code),
+                    ],
+                ], limit=2) if code else []
+        if len(shipments) != 1:
+            self.find.message = gettext(
+                'sale_flow.msg_scan_shipment_unknown', code=code)
+            return 'find'
+        shipment, = shipments
+        if not shipment.scan_step():
+            self.find.message = gettext(
+                'sale_flow.msg_scan_shipment_state',
+                shipment=shipment.rec_name, state=shipment.scan_state_string)
+            return 'find'
+        self.find.message = None
+        self.scan.shipment = shipment
+        self.scan.message = None
+        self.scan.result = None
+        return 'scan'
+
+    def default_scan(self, fields):
+        pool = Pool()
+        Shipment = pool.get('stock.shipment.out')
+        shipment = Shipment(self.scan.shipment.id)
+        step = shipment.scan_step()
+        field = Shipment.scan_field(step)
+        moves = sorted(shipment.scan_moves(step),
+            key=lambda m: (m.from_location.rec_name,
+                m.product.code or '', m.id))
+        lines = []
+        for move in moves:
+            scanned = float(getattr(move, field) or 0)
+            lines.append({
+                    'move': move.id,
+                    'location': move.from_location.id,
+                    'product': move.product.id,
+                    'code': move.product.code,
+                    'required': move.quantity,
+                    'scanned': scanned,
+                    'left': move.unit.round(max(move.quantity - scanned, 0)),
+                    'unit': move.unit.id,
+                    })
+        return {
+            'code': None,
+            'quantity': None,
+            'shipment': shipment.id,
+            'step': step,
+            'message': getattr(self.scan, 'message', None),
+            'result': getattr(self.scan, 'result', None),
+            'progress': shipment.scan_progress,
+            'lines': lines,
+            'line_moves': [m.id for m in moves],
+            'reset_line': None,
+            }
+
+    def transition_do_scan(self):
+        Scan = Pool().get('sale.flow.scan')
+        if not (self.scan.code or '').strip():
+            return 'scan'
+        scan = Scan.scan(self.scan.shipment.id, self.scan.code,
+            self.scan.quantity)
+        self.scan.message = scan.message
+        self.scan.result = scan.result
+        if not scan.step:
+            self.find.message = scan.message
+            return 'find'
+        return 'scan'
+
+    def transition_undo(self):
+        Scan = Pool().get('sale.flow.scan')
+        undo = Scan.undo(self.scan.shipment.id)
+        self.scan.message = undo.message
+        self.scan.result = 'undo'
+        return 'scan'
+
+    def transition_reset(self):
+        Scan = Pool().get('sale.flow.scan')
+        if not self.scan.reset_line:
+            raise ScanError(gettext('sale_flow.msg_scan_reset_choose'))
+        record = Scan.reset(self.scan.shipment.id, self.scan.reset_line.id)
+        self.scan.message = record.message
+        self.scan.result = 'reset'
+        return 'scan'
+
+    def transition_other(self):
+        self.find.message = None
+        return 'find'
+
+    def end(self):
+        return 'reload'
+

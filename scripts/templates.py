@@ -1,0 +1,277 @@
+#!/usr/bin/env python3
+# This file is part of sale_flow.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Write the report templates of report/ (flat ODT, relatorio directives).
+
+The templates share their page, styles and company header; they are
+generated so that they stay alike and readable in a diff.  Run after a
+change and commit the .fodt files:
+
+    .venv/bin/python scripts/templates.py
+
+The texts are English; Tryton translates them (locale/zh_CN.po, type
+report).  Chinese needs a CJK font: the styles name WenQuanYi Zen Hei as
+the Asian font (Debian fonts-wqy-zenhei, installed by the set-up).
+"""
+
+import os
+from xml.sax.saxutils import escape, quoteattr
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPORT = os.path.join(os.path.dirname(HERE), 'report')
+
+# A 1x1 transparent PNG, replaced by the image of the frame's directive
+PIXEL = ('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk'
+    '+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==')
+
+NAMESPACES = {
+    'office': 'urn:oasis:names:tc:opendocument:xmlns:office:1.0',
+    'style': 'urn:oasis:names:tc:opendocument:xmlns:style:1.0',
+    'text': 'urn:oasis:names:tc:opendocument:xmlns:text:1.0',
+    'table': 'urn:oasis:names:tc:opendocument:xmlns:table:1.0',
+    'draw': 'urn:oasis:names:tc:opendocument:xmlns:drawing:1.0',
+    'fo': 'urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0',
+    'xlink': 'http://www.w3.org/1999/xlink',
+    'meta': 'urn:oasis:names:tc:opendocument:xmlns:meta:1.0',
+    'dc': 'http://purl.org/dc/elements/1.1/',
+    'svg': 'urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0',
+    'loext': 'urn:org:documentfoundation:names:experimental:office:'
+    'xmlns:loext:1.0',
+    }
+
+FONT = 'Liberation Sans'
+CJK = 'WenQuanYi Zen Hei'
+
+STYLES = f'''
+ <office:meta><meta:generator>sale_flow scripts/templates.py</meta:generator>
+ </office:meta>
+ <office:font-face-decls>
+  <style:font-face style:name="{FONT}" svg:font-family="&apos;{FONT}&apos;"
+   style:font-family-generic="swiss" style:font-pitch="variable"/>
+  <style:font-face style:name="{CJK}" svg:font-family="&apos;{CJK}&apos;"
+   style:font-family-generic="system" style:font-pitch="variable"/>
+ </office:font-face-decls>
+ <office:styles>
+  <style:default-style style:family="paragraph">
+   <style:paragraph-properties fo:margin-top="0cm" fo:margin-bottom="0.1cm"/>
+   <style:text-properties style:font-name="{FONT}" fo:font-size="9.5pt"
+    style:font-name-asian="{CJK}" style:font-size-asian="9.5pt"
+    style:font-name-complex="{FONT}" fo:language="en" fo:country="US"/>
+  </style:default-style>
+  <style:style style:name="Standard" style:family="paragraph"/>
+  <style:style style:name="Title" style:family="paragraph">
+   <style:paragraph-properties fo:margin-top="0.2cm" fo:margin-bottom="0.2cm"/>
+   <style:text-properties fo:font-size="16pt" fo:font-weight="bold"
+    style:font-size-asian="16pt" style:font-weight-asian="bold"/>
+  </style:style>
+  <style:style style:name="Small" style:family="paragraph">
+   <style:text-properties fo:font-size="8pt" fo:color="#555555"
+    style:font-size-asian="8pt"/>
+  </style:style>
+  <style:style style:name="Heading" style:family="paragraph">
+   <style:text-properties fo:font-weight="bold"
+    style:font-weight-asian="bold"/>
+  </style:style>
+  <style:style style:name="Right" style:family="paragraph">
+   <style:paragraph-properties fo:text-align="end"/>
+  </style:style>
+  <style:style style:name="Break" style:family="paragraph">
+   <style:paragraph-properties fo:break-before="page"/>
+  </style:style>
+ </office:styles>
+ <office:automatic-styles>
+  <style:style style:name="Table" style:family="table">
+   <style:table-properties style:width="18cm" table:align="left"
+    fo:margin-top="0.2cm" fo:margin-bottom="0.3cm"/>
+  </style:style>
+  <style:style style:name="Cell" style:family="table-cell">
+   <style:table-cell-properties fo:padding="0.08cm"
+    fo:border-bottom="0.5pt solid #999999" fo:border-top="none"
+    fo:border-left="none" fo:border-right="none"/>
+  </style:style>
+  <style:style style:name="Head" style:family="table-cell">
+   <style:table-cell-properties fo:padding="0.08cm"
+    fo:background-color="#e8e8e8" fo:border-bottom="0.75pt solid #000000"
+    fo:border-top="none" fo:border-left="none" fo:border-right="none"/>
+  </style:style>
+  <style:style style:name="Plain" style:family="table-cell">
+   <style:table-cell-properties fo:padding="0.05cm" fo:border="none"/>
+  </style:style>
+  <style:style style:name="Frame" style:family="graphic">
+   <style:graphic-properties style:wrap="none" style:vertical-pos="top"
+    style:horizontal-pos="left" style:run-through="foreground"
+    fo:border="none"/>
+  </style:style>
+  <style:page-layout style:name="Page">
+   <style:page-layout-properties fo:page-width="21cm" fo:page-height="29.7cm"
+    fo:margin-top="1.2cm" fo:margin-bottom="1.2cm" fo:margin-left="1.5cm"
+    fo:margin-right="1.5cm" style:print-orientation="portrait"/>
+  </style:page-layout>
+ </office:automatic-styles>
+ <office:master-styles>
+  <style:master-page style:name="Standard" style:page-layout-name="Page"/>
+ </office:master-styles>
+'''
+
+
+def d(directive):
+    "A relatorio directive or expression"
+    return ('<text:placeholder text:placeholder-type="text">&lt;%s&gt;'
+        '</text:placeholder>' % escape(directive, {'"': '&quot;'}))
+
+
+def p(*content, style='Standard'):
+    return '<text:p text:style-name="%s">%s</text:p>' % (
+        style, ''.join(content))
+
+
+def t(text):
+    return escape(text)
+
+
+def image(expression, width, height, name):
+    "A frame filled by relatorio with the image the expression returns"
+    return (
+        '<draw:frame draw:style-name="Frame" draw:name=%s '
+        'text:anchor-type="as-char" svg:width="%s" svg:height="%s" '
+        'draw:z-index="0"><draw:image>'
+        '<office:binary-data>%s</office:binary-data>'
+        '</draw:image><svg:desc>%s</svg:desc></draw:frame>' % (
+            quoteattr('image: ' + expression), width, height, PIXEL, name))
+
+
+def cell(*content, style='Cell', span=1):
+    attrs = ' table:number-columns-spanned="%d"' % span if span > 1 else ''
+    cells = '<table:table-cell table:style-name="%s" office:value-type='\
+        '"string"%s>%s</table:table-cell>' % (style, attrs, ''.join(content))
+    cells += '<table:covered-table-cell/>' * (span - 1)
+    return cells
+
+
+def row(*cells):
+    return '<table:table-row>%s</table:table-row>' % ''.join(cells)
+
+
+def directive_row(directive, columns):
+    "A row holding only a directive: relatorio repeats the rows between"
+    return row(cell(p(d(directive)), style='Plain', span=columns))
+
+
+def table(name, widths, *rows, header=None):
+    columns = ''.join(
+        '<table:table-column table:style-name="%s.%s"/>' % (name, i)
+        for i in range(len(widths)))
+    head = ('<table:table-header-rows>%s</table:table-header-rows>'
+        % header if header else '')
+    return '<table:table table:name="%s" table:style-name="Table">%s%s%s'\
+        '</table:table>' % (name, columns, head, ''.join(rows))
+
+
+def column_styles(name, widths):
+    return ''.join(
+        '<style:style style:name="%s.%s" style:family="table-column">'
+        '<style:table-column-properties style:column-width="%scm"/>'
+        '</style:style>' % (name, i, w) for i, w in enumerate(widths))
+
+
+def document(body, tables):
+    namespaces = ' '.join(
+        'xmlns:%s="%s"' % item for item in NAMESPACES.items())
+    styles = STYLES.replace(
+        ' </office:automatic-styles>',
+        ''.join(column_styles(n, w) for n, w in tables)
+        + ' </office:automatic-styles>')
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<office:document %s office:version="1.3" '
+        'office:mimetype="application/vnd.oasis.opendocument.text">\n'
+        '%s\n <office:body>\n  <office:text>\n%s\n  </office:text>\n'
+        ' </office:body>\n</office:document>\n' % (namespaces, styles, body))
+
+
+def company_header():
+    return (
+        p(d('if test="company"'))
+        + p(d('company.rec_name'), style='Heading')
+        + p(d('for each="line in (company.header_used or \'\').split(\'\\n\')"'))
+        + p(d('line'), style='Small')
+        + p(d('/for'))
+        + p(d('/if')))
+
+
+def picking_list():
+    widths = [3.0, 2.2, 5.0, 4.3, 1.6, 1.0, 0.9]
+    head = row(*(cell(p(t(text), style='Heading'), style='Head')
+            for text in ["Location", "Code", "Product", "Barcode",
+                "Quantity", "Unit", "✓"]))
+    lines = table('Lines', widths,
+        directive_row('for each="line in picking_lines(shipment)"', 7),
+        row(
+            cell(p(d('line.location'))),
+            cell(p(d('line.code'))),
+            cell(p(d('line.product'))),
+            cell(p(d('if test="line.barcode"'))
+                + p(image('barcode(*line.barcode, width=0.3, height=9, '
+                        'size=(\'4cm\', \'1.3cm\'))',
+                        '4cm', '1.3cm', 'EAN'))
+                + p(d('/if'))),
+            cell(p(d('format_number(line.quantity, user.language, '
+                        'digits=line.digits)'), style='Right')),
+            cell(p(d('line.unit'))),
+            cell(p(t('☐')))),
+        directive_row('/for', 7),
+        header=head)
+    info = table('Info', [9.0, 9.0],
+        row(
+            cell(
+                p(t("Shipment") + ' ' + d('shipment.number'),
+                    style='Heading')
+                + p(d('if test="shipment.number"'))
+                + p(image('barcode(\'code128\', shipment.number, width=0.5, '
+                        'height=10, size=(\'6cm\', \'1.6cm\'))', '6cm', '1.6cm',
+                        'Shipment'))
+                + p(d('/if'))
+                + p(t("Planned Date:") + ' '
+                    + d('format_date(shipment.planned_date, user.language)'
+                        ' if shipment.planned_date else \'\''))
+                + p(t("Priority:") + ' ' + d('shipment.picking_priority_string'))
+                + p(t("Warehouse:") + ' ' + d('shipment.warehouse.rec_name')),
+                style='Plain'),
+            cell(
+                p(t("Customer"), style='Heading')
+                + p(d('shipment.customer.rec_name'))
+                + p(d('for each="line in (shipment.delivery_address.full_address'
+                        ' if shipment.delivery_address else \'\').split(\'\\n\')"'))
+                + p(d('line'))
+                + p(d('/for'))
+                + p(t("Reference:") + ' ' + d('shipment.reference or \'\'')),
+                style='Plain')))
+    body = (
+        p(d('for each="shipment in records"'))
+        + p(d('if test="shipment != records[0]"'))
+        + p(style='Break')
+        + p(d('/if'))
+        + company_header()
+        + p(t("Picking List"), style='Title')
+        + info
+        + lines
+        + p(t("Lines are sorted by location: one walk through the warehouse. "
+                "Scan each item; the shipment is picked when every line is "
+                "scanned."), style='Small')
+        + p(t("Picked by:") + ' ______________________    '
+            + t("Date:") + ' ______________')
+        + p(d('/for')))
+    return document(body, [('Info', [9.0, 9.0]), ('Lines', widths)])
+
+
+def main():
+    os.makedirs(REPORT, exist_ok=True)
+    for name, build in [('picking_list', picking_list)]:
+        path = os.path.join(REPORT, name + '.fodt')
+        with open(path, 'w', encoding='utf-8') as fp:
+            fp.write(build())
+        print(path)
+
+
+if __name__ == '__main__':
+    main()
