@@ -20,6 +20,7 @@ from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.rpc import RPC
+from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import ScanError
@@ -56,6 +57,8 @@ class Scan(ModelSQL, ModelView):
         'product.product', "Product", readonly=True, ondelete='SET NULL')
     move = fields.Many2One(
         'stock.move', "Line", readonly=True, ondelete='SET NULL')
+    package = fields.Many2One(
+        'stock.package', "Package", readonly=True, ondelete='SET NULL')
     result = fields.Selection(RESULTS, "Result", readonly=True, sort=False)
     undone = fields.Boolean(
         "Undone", readonly=True, help="An undo took this scan back.")
@@ -124,10 +127,13 @@ class Scan(ModelSQL, ModelView):
         return products[0] if len(products) == 1 else None
 
     @classmethod
-    def scan(cls, shipment, code, quantity=None):
+    def scan(cls, shipment, code, quantity=None, package=None):
         """Verify one scan of code on the shipment (id or record) and
         record it.  Return the scan record: its result says whether it was
-        accepted; a refused scan changes no count."""
+        accepted; a refused scan changes no count.
+
+        While packing, the scanned units go into the package (id or
+        record) when one is given."""
         pool = Pool()
         Shipment = pool.get('stock.shipment.out')
         Move = pool.get('stock.move')
@@ -141,6 +147,14 @@ class Scan(ModelSQL, ModelView):
         if quantity <= 0:
             raise ScanError(gettext(
                     'sale_flow.msg_scan_quantity', quantity=quantity))
+        if package is not None:
+            package = pool.get('stock.package')(int(package))
+            if step != 'pack' or package.shipment != shipment:
+                raise ScanError(gettext(
+                        'sale_flow.msg_scan_package',
+                        package=package.rec_name,
+                        shipment=shipment.rec_name))
+            scan.package = package
         if not step:
             scan.result = 'wrong_state'
             scan.message_data = json.dumps(msg(
@@ -161,6 +175,9 @@ class Scan(ModelSQL, ModelView):
             Shipment.scan_domain(shipment, step)
             + [('product', '=', product.id)],
             order=[('id', 'ASC')])
+        if package:
+            # units go into the package from the lines not packed yet
+            moves = [m for m in Move.browse(moves) if not m.package]
         if not moves:
             scan.result = 'not_on_shipment'
             scan.message_data = json.dumps(msg(
@@ -186,16 +203,100 @@ class Scan(ModelSQL, ModelView):
                     left=max(left, 0)))
             scan.save()
             return scan
-        scanned = move.unit.round((getattr(move, field) or 0) + quantity)
-        Move.write([move], {field: scanned})
-        scan.move = move
+        if package:
+            scan.move = cls._pack(move, quantity, package)
+            moves = Move.search(
+                Shipment.scan_domain(shipment, step)
+                + [('product', '=', product.id)])
+            scanned = sum(m.packed_quantity or 0 for m in moves)
+            required = sum(m.quantity for m in moves)
+        else:
+            scanned = move.unit.round(
+                (getattr(move, field) or 0) + quantity)
+            Move.write([move], {field: scanned})
+            scan.move = move
+            required = move.quantity
         scan.result = 'accepted'
         scan.message_data = json.dumps(msg(
                 'sale_flow.msg_scan_accepted', code=code,
                 product=product.rec_name, scanned=scanned,
-                required=move.quantity))
+                required=required))
         scan.save()
         return scan
+
+    @classmethod
+    def _pack(cls, move, quantity, package):
+        """Put quantity of the move (not packed yet) into the package, as
+        Tryton's packing does: the package's line of the same product grows,
+        or the move is split.  Return the move in the package."""
+        Move = Pool().get('stock.move')
+        into, = Move.search([
+                ('shipment', '=', str(move.shipment)),
+                ('package', '=', package.id),
+                ('product', '=', move.product.id),
+                ('unit', '=', move.unit.id),
+                ('origin', '=', str(move.origin) if move.origin else None),
+                ('state', '=', move.state),
+                ], limit=1) or [None]
+        rest = move.unit.round(move.quantity - quantity)
+        if into:
+            Move.write([into], {
+                    'quantity': move.unit.round(into.quantity + quantity),
+                    'packed_quantity': move.unit.round(
+                        (into.packed_quantity or 0) + quantity),
+                    })
+            Move.write([move], {'quantity': rest})
+        elif not rest and not move.packed_quantity:
+            Move.write([move], {
+                    'package': package.id, 'packed_quantity': quantity})
+            into = move
+        else:
+            with Transaction().set_context(_stock_move_split=True):
+                into, = Move.copy([move], {
+                        'quantity': quantity,
+                        'package': package.id,
+                        'packed_quantity': quantity,
+                        })
+            Move.write([move], {'quantity': rest})
+        return into
+
+    @classmethod
+    def _unpack(cls, move, quantity):
+        """Take quantity of the packed move out of its package, back to the
+        line not packed yet (the reverse of _pack)"""
+        Move = Pool().get('stock.move')
+        rest, = Move.search([
+                ('shipment', '=', str(move.shipment)),
+                ('package', '=', None),
+                ('product', '=', move.product.id),
+                ('unit', '=', move.unit.id),
+                ('origin', '=', str(move.origin) if move.origin else None),
+                ('state', '=', move.state),
+                ], limit=1) or [None]
+        left = move.unit.round(move.quantity - quantity)
+        if rest:
+            Move.write([rest], {
+                    'quantity': move.unit.round(rest.quantity + quantity)})
+            Move.write([move], {
+                    'quantity': left,
+                    'packed_quantity': move.unit.round(
+                        max((move.packed_quantity or 0) - quantity, 0)),
+                    'package': move.package.id if left else None,
+                    })
+        elif not left:
+            Move.write([move], {'package': None, 'packed_quantity': 0})
+        else:
+            with Transaction().set_context(_stock_move_split=True):
+                Move.copy([move], {
+                        'quantity': quantity,
+                        'package': None,
+                        'packed_quantity': 0,
+                        })
+            Move.write([move], {
+                    'quantity': left,
+                    'packed_quantity': move.unit.round(
+                        max((move.packed_quantity or 0) - quantity, 0)),
+                    })
 
     @classmethod
     def undo(cls, shipment):
@@ -222,13 +323,18 @@ class Scan(ModelSQL, ModelView):
         move = last.move
         Move.lock([move])
         move = Move(move.id)
-        scanned = max(move.unit.round(
-                (getattr(move, field) or 0) - last.quantity), 0)
-        Move.write([move], {field: scanned})
+        if last.package and move.package == last.package:
+            cls._unpack(move, last.quantity)
+            move = Move(move.id)
+            scanned = move.packed_quantity or 0
+        else:
+            scanned = max(move.unit.round(
+                    (getattr(move, field) or 0) - last.quantity), 0)
+            Move.write([move], {field: scanned})
         cls.write([last], {'undone': True})
         undo = cls(shipment=shipment, step=step, code=last.code,
             quantity=-last.quantity, product=last.product, move=move,
-            result='undo', message_data=json.dumps(msg(
+            package=last.package, result='undo', message_data=json.dumps(msg(
                     'sale_flow.msg_scan_undone', code=last.code,
                     product=move.product.rec_name, scanned=scanned,
                     required=move.quantity)))
@@ -249,7 +355,10 @@ class Scan(ModelSQL, ModelView):
                     'sale_flow.msg_scan_reset_line',
                     line=move.rec_name, shipment=shipment.rec_name))
         field = Shipment.scan_field(step)
-        Move.write([move], {field: 0})
+        if step == 'pack' and move.package:
+            cls._unpack(move, move.quantity)
+        else:
+            Move.write([move], {field: 0})
         undone = cls.search([
                 ('shipment', '=', shipment.id),
                 ('step', '=', step),
@@ -300,6 +409,27 @@ class ScanForm(ModelView):
         help="Choose a line, then Reset Line to scan it again from zero.")
     line_moves = fields.Many2Many(
         'stock.move', None, None, "Line Moves", readonly=True)
+    package = fields.Many2One(
+        'stock.package', "Package",
+        domain=[('id', 'in', Eval('packages', []))],
+        states={
+            'invisible': Eval('step') != 'pack',
+            },
+        help="While packing, the scanned items go into this package.")
+    packages = fields.Many2Many(
+        'stock.package', None, None, "Packages", readonly=True)
+    package_type = fields.Many2One(
+        'stock.package.type', "Package Type",
+        states={
+            'invisible': Eval('step') != 'pack',
+            },
+        help="The type of the next new package.")
+    package_weight = fields.Float(
+        "Package Weight", readonly=True,
+        states={
+            'invisible': ~Eval('package'),
+            },
+        help="The weight of the package with what is in it.")
 
 
 class ScanFormLine(ModelView):
@@ -314,6 +444,7 @@ class ScanFormLine(ModelView):
     scanned = fields.Float("Scanned", readonly=True)
     left = fields.Float("Left", readonly=True)
     unit = fields.Many2One('product.uom', "Unit", readonly=True)
+    package = fields.Many2One('stock.package', "Package", readonly=True)
 
     @classmethod
     def view_attributes(cls):
@@ -337,12 +468,15 @@ class ScanWizard(Wizard):
             Button("Other Shipment", 'other', 'tryton-back'),
             Button("Undo Last Scan", 'undo', 'tryton-undo'),
             Button("Reset Line", 'reset', 'tryton-clear'),
+            Button("New Package", 'new_package', 'tryton-add',
+                states={'invisible': Eval('step') != 'pack'}),
             Button("Scan", 'do_scan', 'tryton-ok', default=True),
             ])
     do_scan = StateTransition()
     undo = StateTransition()
     reset = StateTransition()
     other = StateTransition()
+    new_package = StateTransition()
 
     def transition_start(self):
         if (self.model and self.model.__name__ == 'stock.shipment.out'
@@ -404,8 +538,24 @@ class ScanWizard(Wizard):
                     'scanned': scanned,
                     'left': move.unit.round(max(move.quantity - scanned, 0)),
                     'unit': move.unit.id,
+                    'package': move.package.id if move.package else None,
                     })
+        package = getattr(self.scan, 'package', None)
+        if package and package.shipment != shipment:
+            package = None
+        package_type = getattr(self.scan, 'package_type', None)
+        if not package_type:
+            package_type = pool.get('stock.package.type').search(
+                [], order=[('id', 'ASC')], limit=1)
+            package_type = package_type[0] if package_type else None
+        weight = None
+        if package and 'total_weight' in package._fields:
+            weight = package.total_weight
         return {
+            'package': package.id if package else None,
+            'packages': [p.id for p in shipment.packages],
+            'package_type': package_type.id if package_type else None,
+            'package_weight': weight,
             'code': None,
             'quantity': None,
             'shipment': shipment.id,
@@ -422,8 +572,9 @@ class ScanWizard(Wizard):
         Scan = Pool().get('sale.flow.scan')
         if not (self.scan.code or '').strip():
             return 'scan'
+        package = self.scan.package if self.scan.step == 'pack' else None
         scan = Scan.scan(self.scan.shipment.id, self.scan.code,
-            self.scan.quantity)
+            self.scan.quantity, package=package.id if package else None)
         self.scan.message = scan.message
         self.scan.result = scan.result
         if not scan.step:
@@ -445,6 +596,24 @@ class ScanWizard(Wizard):
         record = Scan.reset(self.scan.shipment.id, self.scan.reset_line.id)
         self.scan.message = record.message
         self.scan.result = 'reset'
+        return 'scan'
+
+    def transition_new_package(self):
+        "Open a new package on the shipment; the next scans go into it"
+        pool = Pool()
+        Package = pool.get('stock.package')
+        shipment = self.scan.shipment
+        if not self.scan.package_type:
+            raise ScanError(gettext('sale_flow.msg_scan_package_type'))
+        package = Package(
+            company=shipment.company, type=self.scan.package_type,
+            shipment=shipment)
+        package.on_change_type()
+        package.save()
+        self.scan.package = package
+        self.scan.message = gettext(
+            'sale_flow.msg_scan_package_new', package=package.rec_name)
+        self.scan.result = None
         return 'scan'
 
     def transition_other(self):

@@ -273,24 +273,15 @@ def scan_scaling(args, config):
     def shipment_of(lines):
         def values(pool):
             Product = pool.get('product.product')
-            Party = pool.get('party.party')
             products = Product.search([
                     ('salable', '=', True), ('type', '=', 'goods'),
                     ], order=[('id', 'ASC')], limit=lines)
-            customer, = Party.search([
-                    ('contact_mechanisms.type', '=', 'mobile'),
-                    ], limit=1)
             assert len(products) == lines, "not enough products"
-            sale, = pool.get('sale.sale').create([{
-                        'party': customer.id, 'channel': 'phone',
-                        'invoice_method': 'manual',
-                        'lines': [('create', [{
-                                        'product': p.id, 'quantity': 1,
-                                        'unit': p.sale_uom.id,
-                                        'unit_price': p.list_price,
-                                        } for p in products])],
-                        }])
-            return sale.id, products[-1].identifiers[0].code
+            order, = tools.order_values(pool, 1, lines=(lines, lines),
+                quantity=(1, 1), products=[p.id for p in products])
+            order['invoice_method'] = 'manual'
+            sale, = pool.get('sale.sale').create([order])
+            return sale.id, sale.lines[-1].product.identifiers[0].code
         sale_id, code = tools.server_call(config, values)
         tools.advance_orders(config, [sale_id], 'assigned')
 

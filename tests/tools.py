@@ -230,6 +230,14 @@ def setup_warehouse(config=None):
     warehouse.address, = company.party.addresses
     warehouse.allow_pickup = True
     warehouse.save()
+    PackageType = Model.get('stock.package.type', config=config)
+    Uom = Model.get('product.uom', config=config)
+    if not PackageType.find([]):
+        kg, = Uom.find([('symbol', '=', 'kg')])
+        carton = PackageType(name="Carton 纸箱")
+        carton.packaging_weight = 0.25
+        carton.packaging_weight_uom = kg
+        carton.save()
     return warehouse
 
 
@@ -338,6 +346,7 @@ def create_products(config=None, count=30, stock=100, seed=1):
     "Goods with EAN-13 barcodes, cost and list price, and stock on hand"
     config = config or pconfig.get_config()
     rng = random.Random(seed)
+    weights = random.Random(seed + 1)
 
     def work(pool):
         Template = pool.get('product.template')
@@ -349,6 +358,7 @@ def create_products(config=None, count=30, stock=100, seed=1):
         Company = pool.get('company.company')
         company, = Company.search([], limit=1)
         unit, = Uom.search([('symbol', '=', 'u')], limit=1)
+        kg, = Uom.search([('symbol', '=', 'kg')], limit=1)
         category, = Category.search([('accounting', '=', True)], limit=1)
         start = Product.search([], count=True)
         values, zh_names = [], []
@@ -367,6 +377,8 @@ def create_products(config=None, count=30, stock=100, seed=1):
                     'sale_uom': unit.id,
                     'list_price': list_price,
                     'account_category': category.id,
+                    'weight': round(weights.uniform(0.05, 2.5), 2),
+                    'weight_uom': kg.id,
                     'products': [('create', [{
                                     'suffix_code': code,
                                     'cost_price': (
