@@ -102,3 +102,68 @@ class ConcurrentReleaseTestCase(unittest.TestCase):
             return sorted(s.state for s in Shipment.browse(shipment_ids))
         self.assertEqual(server_call(config, states), ['assigned', 'waiting'])
         self.assertEqual(server_call(config, stock, product_id), 0)
+
+
+@unittest.skipUnless(
+    backend.name == 'postgresql', "needs concurrent transactions")
+class ConcurrentScanTestCase(unittest.TestCase):
+    "Two operators scan the last item of a line at the same time"
+
+    def tearDown(self):
+        drop_db()
+
+    def test_last_item_counted_once(self):
+        "Exactly one scan is accepted; the line is never over-scanned"
+        config = activate_modules('sale_flow', setup_demo_small)
+        sale_ids = create_orders(
+            config=config, count=1, lines=(1, 1), quantity=(2, 2))
+        advance_orders(config=config, sale_ids=sale_ids, stage='assigned')
+
+        def shipment(pool):
+            Sale = pool.get('sale.sale')
+            Scan = pool.get('sale.flow.scan')
+            shipment, = Sale(sale_ids[0]).shipments
+            move, = shipment.scan_moves('pick')
+            # one of the two items is scanned already
+            scan = Scan.scan(shipment, move.product.code)
+            assert scan.result == 'accepted', scan.message
+            return shipment.id, move.id, move.product.code
+        shipment_id, move_id, code = server_call(config, shipment)
+
+        barrier = threading.Barrier(2, timeout=30)
+        results, errors = [], []
+
+        def scan():
+            first = [True]
+
+            def work(pool):
+                Scan = pool.get('sale.flow.scan')
+                if first[0]:
+                    first[0] = False
+                    barrier.wait()
+                return Scan.scan(shipment_id, code).result
+            for attempt in range(5):
+                try:
+                    results.append(server_call(config, work))
+                    break
+                except backend.DatabaseOperationalError:
+                    time.sleep(0.5)
+                except Exception as exception:  # reported below
+                    errors.append(exception)
+                    break
+            else:
+                errors.append("still locked after 5 attempts")
+
+        threads = [threading.Thread(target=scan) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        self.assertEqual(errors, [])
+        self.assertEqual(sorted(results), ['accepted', 'over'])
+
+        def scanned(pool):
+            Move = pool.get('stock.move')
+            move = Move(move_id)
+            return move.scanned_quantity, move.quantity
+        self.assertEqual(server_call(config, scanned), (2, 2))
