@@ -299,7 +299,9 @@ def scan_scaling(args, config):
         return measure_call(config, scan)[:2]
 
     def products(pool):
-        return pool.get('product.product').search([], count=True)
+        return pool.get('product.product').search([
+                ('salable', '=', True), ('type', '=', 'goods'),
+                ], count=True)
     missing = 200 - tools.server_call(config, products)
     if missing > 0:
         tools.create_products(config=config, count=missing)
