@@ -23,3 +23,15 @@ class RuleValidationError(ValidationError):
 
 class ScanError(UserError):
     pass
+
+
+class ShippingError(UserError):
+    pass
+
+
+class CarrierValidationError(ValidationError):
+    pass
+
+
+class TrackingValidationError(ValidationError):
+    pass

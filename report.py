@@ -30,18 +30,26 @@ def product_barcode(product):
     return None
 
 
-class PickingList(Report):
+class CompanyReport(Report):
+    "A document with the company's header (the records' company)"
+
+    @classmethod
+    def get_context(cls, records, header, data):
+        Company = Pool().get('company.company')
+        context = super().get_context(records, header, data)
+        companies = {r.company.id for r in records if r.company}
+        context['company'] = (
+            Company(companies.pop()) if len(companies) == 1 else None)
+        return context
+
+
+class PickingList(CompanyReport):
     "Picking list: the lines of customer shipments in walking order"
     __name__ = 'sale_flow.picking_list'
 
     @classmethod
     def get_context(cls, records, header, data):
-        pool = Pool()
-        Company = pool.get('company.company')
         context = super().get_context(records, header, data)
-        companies = {r.company.id for r in records if r.company}
-        context['company'] = (
-            Company(companies.pop()) if len(companies) == 1 else None)
         context['picking_lines'] = cls.picking_lines
         return context
 
@@ -68,3 +76,53 @@ class PickingList(Report):
                     ))
         lines.sort(key=lambda l: (l.location, l.code, l.product))
         return lines
+
+
+class DeliveryNote(CompanyReport):
+    "Delivery note (送货单): the goods, the tracking, room for the signature"
+    __name__ = 'sale_flow.delivery_note'
+
+    @classmethod
+    def get_context(cls, records, header, data):
+        context = super().get_context(records, header, data)
+        context['delivery_lines'] = cls.delivery_lines
+        context['order_numbers'] = cls.order_numbers
+        return context
+
+    @classmethod
+    def delivery_lines(cls, shipment):
+        "The goods delivered, by package then product code"
+        lines = []
+        for move in shipment.outgoing_moves:
+            if move.state == 'cancelled' or not move.quantity:
+                continue
+            product = move.product
+            lines.append(SimpleNamespace(
+                    code=product.code or '',
+                    product=product.name,
+                    quantity=move.quantity,
+                    digits=move.unit.digits,
+                    unit=move.unit.symbol,
+                    package=(move.package.number
+                        if getattr(move, 'package', None) else ''),
+                    ))
+        lines.sort(key=lambda l: (l.package, l.code, l.product))
+        return lines
+
+    @classmethod
+    def order_numbers(cls, shipment):
+        "The numbers of the orders the shipment delivers"
+        SaleLine = Pool().get('sale.line')
+        numbers = {m.origin.sale.number for m in shipment.outgoing_moves
+            if isinstance(m.origin, SaleLine) and m.origin.sale.number}
+        return ', '.join(sorted(numbers))
+
+
+class ShipmentShippedEmail(Report):
+    "E-mail to the customer: the goods left, with the tracking links"
+    __name__ = 'sale_flow.shipment_shipped_email'
+
+
+class ShipmentPickupEmail(Report):
+    "E-mail to the customer: the goods are ready for pickup, with the code"
+    __name__ = 'sale_flow.shipment_pickup_email'

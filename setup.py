@@ -75,7 +75,7 @@ setup(
         ),
     package_data={
         'trytond.modules.%s' % MODULE: (info.get('xml', [])
-            + ['tryton.cfg', 'view/*.xml', 'locale/*.po', 'report/*.fodt',
+            + ['tryton.cfg', 'view/*.xml', 'locale/*.po', 'report/*.fodt', 'report/*.html',
                 'report/*.fods', 'report/*.odt', 'icons/*.svg',
                 'tests/*.rst', 'tests/*.json']),
         },

@@ -264,9 +264,98 @@ def picking_list():
     return document(body, [('Info', [9.0, 9.0]), ('Lines', widths)])
 
 
+def delivery_note():
+    "送货单: what is delivered, how to follow it, and room for the signature"
+    widths = [2.6, 7.4, 2.2, 1.4, 4.4]
+    head = row(*(cell(p(t(text), style='Heading'), style='Head')
+            for text in ["Code", "Product", "Quantity", "Unit",
+                "Package"]))
+    lines = table('Lines', widths,
+        directive_row('for each="line in delivery_lines(shipment)"', 5),
+        row(
+            cell(p(d('line.code'))),
+            cell(p(d('line.product'))),
+            cell(p(d('format_number(line.quantity, user.language, '
+                        'digits=line.digits)'), style='Right')),
+            cell(p(d('line.unit'))),
+            cell(p(d('line.package')))),
+        directive_row('/for', 5),
+        header=head)
+    tracking = table('Tracking', [5.0, 13.0],
+        directive_row('for each="number, link in shipment.tracking_pairs()"',
+            2),
+        row(cell(p(d('number'))), cell(p(d('link or \'\'')))),
+        directive_row('/for', 2),
+        header=row(
+            cell(p(t("Tracking Number"), style='Heading'), style='Head'),
+            cell(p(t("Follow the delivery"), style='Heading'),
+                style='Head')))
+    info = table('Info', [9.0, 9.0],
+        row(
+            cell(
+                p(t("Shipment") + ' ' + d('shipment.number'),
+                    style='Heading')
+                + p(d('if test="shipment.number"'))
+                + p(image('barcode(\'code128\', shipment.number, width=0.5, '
+                        'height=10, size=(\'6cm\', \'1.6cm\'))', '6cm',
+                        '1.6cm', 'Shipment'))
+                + p(d('/if'))
+                + p(t("Order:") + ' ' + d('order_numbers(shipment)'))
+                + p(t("Your reference:") + ' '
+                    + d('shipment.reference or \'\''))
+                + p(t("Date:") + ' '
+                    + d('format_date(shipment.effective_date '
+                        'or shipment.planned_date, user.language) '
+                        'if (shipment.effective_date or shipment.planned_date)'
+                        ' else \'\''))
+                + p(t("Delivery:") + ' '
+                    + d('shipment.delivery_method_string or \'\''))
+                + p(t("Carrier:") + ' '
+                    + d('shipment.carrier.party.rec_name '
+                        'if shipment.carrier else \'\'')),
+                style='Plain'),
+            cell(
+                p(t("Deliver to"), style='Heading')
+                + p(d('shipment.customer.rec_name'))
+                + p(d('for each="line in (shipment.delivery_address.full_address'
+                        ' if shipment.delivery_address else \'\').split(\'\\n\')"'))
+                + p(d('line'))
+                + p(d('/for')),
+                style='Plain')))
+    signature = table('Signature', [9.0, 9.0],
+        row(
+            cell(p(t("Received in good order by (name):"))
+                + p(' ')
+                + p('______________________________'), style='Plain'),
+            cell(p(t("Signature and date:"))
+                + p(' ')
+                + p('______________________________'), style='Plain')))
+    body = (
+        p(d('for each="shipment in records"'))
+        + p(d('if test="shipment != records[0]"'))
+        + p(style='Break')
+        + p(d('/if'))
+        + company_header()
+        + p(t("Delivery Note"), style='Title')
+        + info
+        + lines
+        + p(d('if test="shipment.tracking_pairs()"'))
+        + tracking
+        + p(d('/if'))
+        + p(t("Please check the quantity and the condition of the goods "
+                "before you sign; note any damage or missing item here."),
+            style='Small')
+        + signature
+        + p(d('/for')))
+    return document(body, [('Info', [9.0, 9.0]), ('Lines', widths),
+            ('Tracking', [5.0, 13.0]), ('Signature', [9.0, 9.0])])
+
+
 def main():
     os.makedirs(REPORT, exist_ok=True)
-    for name, build in [('picking_list', picking_list)]:
+    for name, build in [
+            ('picking_list', picking_list),
+            ('delivery_note', delivery_note)]:
         path = os.path.join(REPORT, name + '.fodt')
         with open(path, 'w', encoding='utf-8') as fp:
             fp.write(build())

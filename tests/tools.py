@@ -39,7 +39,7 @@ __all__ = [
     'DEMO_PASSWORD', 'ROLE_USERS', 'ean13', 'server_call', 'setup_company',
     'setup_warehouse', 'create_carriers', 'create_users', 'create_customers',
     'create_products', 'order_values', 'create_orders', 'advance_orders',
-    'scan_shipments',
+    'scan_shipments', 'record_tracking', 'tracking_number', 'CARRIERS',
     'setup_demo', 'setup_demo_small']
 
 DEMO_PASSWORD = 'sale_flow'
@@ -241,21 +241,48 @@ def setup_warehouse(config=None):
     return warehouse
 
 
+# Carriers common in China.  The tracking links go to kuaidi100, a public
+# tracking site that follows every courier; adjust them to the couriers' own
+# sites as you prefer.  name, service, price, method, link, pattern, prefix
+CARRIERS = [
+    ("顺丰速运 SF Express", "Express delivery 快递", '15.00', 'courier',
+        'https://www.kuaidi100.com/chaxun?com=shunfeng&nu={number}',
+        r'SF\d{12,13}', 'SF'),
+    ("中通快递 ZTO Express", "Express delivery 快递", '10.00', 'courier',
+        'https://www.kuaidi100.com/chaxun?com=zhongtong&nu={number}',
+        r'\d{12,15}', '75'),
+    ("德邦物流 Deppon Logistics", "Freight 物流", '80.00', 'freight',
+        'https://www.kuaidi100.com/chaxun?com=debangwuliu&nu={number}',
+        r'DPK\d{12}', 'DPK'),
+    ]
+
+
 def create_carriers(config=None):
-    "An express courier and a logistics company, priced by their product"
+    """Express couriers, a logistics company and the company's own fleet,
+    priced by their product, with their tracking links and numbers"""
     config = config or pconfig.get_config()
     Party = Model.get('party.party', config=config)
     Uom = Model.get('product.uom', config=config)
     Template = Model.get('product.template', config=config)
     Carrier = Model.get('carrier', config=config)
     Category = Model.get('product.category', config=config)
+    Sequence = Model.get('ir.sequence', config=config)
+    SequenceType = Model.get('ir.sequence.type', config=config)
     unit, = Uom.find([('name', '=', 'Unit')])
     category, = Category.find([('accounting', '=', True)], limit=1)
+    # without sale_flow (Tryton's own flow in the benchmark): plain carriers
+    with_module = 'delivery_method' in Carrier._fields
     carriers = []
-    for name, service, price in [
-            ("顺丰速运 SF Express", "Express delivery 快递", '15.00'),
-            ("德邦物流 Deppon Logistics", "Freight 物流", '80.00'),
-            ]:
+    fleet = [("自有车队 Own Fleet", "Delivery by our fleet 自有车队配送",
+            '20.00', 'courier', None, r'FL\d{8}', None)]
+    if with_module:
+        fleet_sequence_type, = SequenceType.find(
+            [('name', '=', "Tracking Number")])
+        fleet_sequence = Sequence(
+            name="Own fleet delivery notes 自有车队运单",
+            sequence_type=fleet_sequence_type, prefix='FL', padding=8)
+        fleet_sequence.save()
+    for name, service, price, method, link, pattern, _ in CARRIERS + fleet:
         party = Party(name=name)
         party.save()
         template = Template(
@@ -264,9 +291,24 @@ def create_carriers(config=None):
             salable=True)
         template.save()
         carrier = Carrier(party=party, carrier_product=template.products[0])
+        if with_module:
+            carrier.delivery_method = method
+            carrier.tracking_url = link
+            carrier.tracking_pattern = pattern
+            if link is None:
+                carrier.in_house = True
+                carrier.tracking_sequence = fleet_sequence
         carrier.save()
         carriers.append(carrier)
     return carriers
+
+
+def tracking_number(carrier, serial):
+    "A tracking number of the carrier, as on its waybills (for demo data)"
+    for name, _, _, _, _, _, prefix in CARRIERS:
+        if carrier.party.name == name:
+            digits = {'SF': 12, '75': 11, 'DPK': 12}[prefix]
+            return '%s%0*d' % (prefix, digits, serial)
 
 
 def create_users(config=None, password=DEMO_PASSWORD, language=None):
@@ -536,8 +578,24 @@ def advance_orders(config=None, sale_ids=(), stage='quotation'):
                 if state in {'picked', 'packed'} and 'scans' in (
                         Shipment._fields):
                     scan_shipments(pool, Shipment.browse(shipments))
+                if state == 'shipped' and 'trackings' in Shipment._fields:
+                    record_tracking(pool, Shipment.browse(shipments))
                 method(shipments)
     return server_call(config, work)
+
+
+def record_tracking(pool, shipments):
+    "Record the waybill number of the courier shipments, as the clerk does"
+    Shipment = pool.get('stock.shipment.out')
+    to_write = []
+    for shipment in shipments:
+        if (shipment.carrier and not shipment.tracking_number_list()
+                and shipment.delivery_method_used != 'pickup'):
+            number = tracking_number(shipment.carrier, 10 ** 6 + shipment.id)
+            if number:
+                to_write.extend(([shipment], {'shipping_reference': number}))
+    if to_write:
+        Shipment.write(*to_write)
 
 
 def scan_shipments(pool, shipments):
