@@ -199,6 +199,26 @@ def company_header():
         + p(d('/if')))
 
 
+def shipment_heading():
+    "The shipment's number as heading and as a barcode"
+    return (
+        p(t("Shipment") + ' ' + d('shipment.number'), style='Heading')
+        + p(d('if test="shipment.number"'))
+        + p(image('barcode(\'code128\', shipment.number, width=0.5, '
+                'height=10, size=(\'6cm\', \'1.6cm\'))', '6cm', '1.6cm',
+                'Shipment'))
+        + p(d('/if')))
+
+
+def address_lines(expression):
+    "The lines of an address, one paragraph each"
+    return (
+        p(d('for each="line in (%s.full_address if %s else \'\')'
+                '.split(\'\\n\')"' % (expression, expression)))
+        + p(d('line'))
+        + p(d('/for')))
+
+
 def picking_list():
     widths = [3.0, 2.2, 5.0, 4.3, 1.6, 1.0, 0.9]
     head = row(*(cell(p(t(text), style='Heading'), style='Head')
@@ -224,13 +244,7 @@ def picking_list():
     info = table('Info', [9.0, 9.0],
         row(
             cell(
-                p(t("Shipment") + ' ' + d('shipment.number'),
-                    style='Heading')
-                + p(d('if test="shipment.number"'))
-                + p(image('barcode(\'code128\', shipment.number, width=0.5, '
-                        'height=10, size=(\'6cm\', \'1.6cm\'))', '6cm', '1.6cm',
-                        'Shipment'))
-                + p(d('/if'))
+                shipment_heading()
                 + p(t("Planned Date:") + ' '
                     + d('format_date(shipment.planned_date, user.language)'
                         ' if shipment.planned_date else \'\''))
@@ -240,10 +254,7 @@ def picking_list():
             cell(
                 p(t("Customer"), style='Heading')
                 + p(d('shipment.customer.rec_name'))
-                + p(d('for each="line in (shipment.delivery_address.full_address'
-                        ' if shipment.delivery_address else \'\').split(\'\\n\')"'))
-                + p(d('line'))
-                + p(d('/for'))
+                + address_lines('shipment.delivery_address')
                 + p(t("Reference:") + ' ' + d('shipment.reference or \'\'')),
                 style='Plain')))
     body = (
@@ -293,13 +304,7 @@ def delivery_note():
     info = table('Info', [9.0, 9.0],
         row(
             cell(
-                p(t("Shipment") + ' ' + d('shipment.number'),
-                    style='Heading')
-                + p(d('if test="shipment.number"'))
-                + p(image('barcode(\'code128\', shipment.number, width=0.5, '
-                        'height=10, size=(\'6cm\', \'1.6cm\'))', '6cm',
-                        '1.6cm', 'Shipment'))
-                + p(d('/if'))
+                shipment_heading()
                 + p(t("Order:") + ' ' + d('order_numbers(shipment)'))
                 + p(t("Your reference:") + ' '
                     + d('shipment.reference or \'\''))
@@ -317,10 +322,7 @@ def delivery_note():
             cell(
                 p(t("Deliver to"), style='Heading')
                 + p(d('shipment.customer.rec_name'))
-                + p(d('for each="line in (shipment.delivery_address.full_address'
-                        ' if shipment.delivery_address else \'\').split(\'\\n\')"'))
-                + p(d('line'))
-                + p(d('/for')),
+                + address_lines('shipment.delivery_address'),
                 style='Plain')))
     signature = table('Signature', [9.0, 9.0],
         row(
