@@ -35,3 +35,7 @@ class CarrierValidationError(ValidationError):
 
 class TrackingValidationError(ValidationError):
     pass
+
+
+class SignatureError(UserError):
+    pass

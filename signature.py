@@ -1,0 +1,424 @@
+# This file is part of sale_flow.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Step 6 of the flow: the customer's signature (客户签收), proof of
+delivery.
+
+A signature record on the customer shipment keeps who signed (the person),
+the identity check, when, the signature image and, per line, the quantity
+accepted and the quantity refused with its reason.  A SHA-256 digest of the
+signed content is stored: any later change is detectable, and the record
+cannot be written nor deleted.  Signing completes the shipment (done);
+refused goods come back to stock through a customer return shipment, so
+that only the accepted quantity is invoiced, and open an after-sales case
+(Tryton's ``sale_complaint``) on the order.
+"""
+
+import base64
+import datetime as dt
+import hashlib
+import json
+
+from trytond.i18n import gettext
+from trytond.model import ModelSQL, ModelView, Unique, fields
+from trytond.model.exceptions import AccessError
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.rpc import RPC
+from trytond.transaction import Transaction, without_check_access
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from .exceptions import SignatureError
+
+REASONS = [
+    (None, ""),
+    ('damaged', "Damaged"),
+    ('wrong_item', "Wrong Item"),
+    ('missing', "Missing"),
+    ('other', "Other"),
+    ]
+
+
+class Signature(ModelSQL, ModelView):
+    "Customer's signature for a shipment (proof of delivery)"
+    __name__ = 'sale.flow.signature'
+
+    shipment = fields.Many2One(
+        'stock.shipment.out', "Shipment", required=True, readonly=True,
+        ondelete='RESTRICT')
+    signer = fields.Char("Signed by", required=True, readonly=True,
+        help="The person who signed, not the company.")
+    identity = fields.Char("Identity Check", readonly=True,
+        help="The last four digits of the signer's phone on the customer.")
+    signed_at = fields.Timestamp("Signed at", required=True, readonly=True)
+    recorded_by = fields.Many2One('res.user', "Recorded by", readonly=True)
+    image = fields.Binary("Signature", required=True, readonly=True)
+    photo = fields.Binary("Photo of the Goods", readonly=True)
+    lines = fields.One2Many(
+        'sale.flow.signature.line', 'signature', "Lines", readonly=True)
+    digest = fields.Char("Digest", readonly=True,
+        help="SHA-256 of the signed content.")
+    digest_valid = fields.Function(
+        fields.Boolean("Digest Valid",
+            help="Whether the stored content still gives the digest."),
+        'get_digest_valid')
+    return_shipment = fields.Many2One(
+        'stock.shipment.out.return', "Return Shipment", readonly=True)
+    complaint = fields.Many2One(
+        'sale.complaint', "After-Sales Case", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('shipment_unique', Unique(t, t.shipment),
+                'sale_flow.msg_signature_unique'),
+            ]
+        cls._order = [('signed_at', 'DESC'), ('id', 'DESC')]
+
+    def content(self):
+        "The signed content, canonical"
+        return {
+            'shipment': self.shipment.number,
+            'signer': self.signer,
+            'identity': self.identity or '',
+            'signed_at': self.signed_at.isoformat(),
+            'image': hashlib.sha256(bytes(self.image or b'')).hexdigest(),
+            'photo': hashlib.sha256(bytes(self.photo or b'')).hexdigest(),
+            'lines': [
+                [l.product.code or str(l.product.id), l.delivered,
+                    l.accepted, l.refused, l.reason or '',
+                    l.reason_text or '']
+                for l in sorted(self.lines, key=lambda l: l.id)],
+            }
+
+    def compute_digest(self):
+        return hashlib.sha256(json.dumps(
+                self.content(), sort_keys=True,
+                ensure_ascii=False).encode('utf-8')).hexdigest()
+
+    def get_digest_valid(self, name):
+        return bool(self.digest) and self.digest == self.compute_digest()
+
+    @classmethod
+    def check_modification(cls, mode, signatures, values=None,
+            external=False):
+        super().check_modification(
+            mode, signatures, values=values, external=external)
+        if mode == 'delete' or (mode == 'write' and not Transaction(
+                    ).context.get('_sale_flow_signing')):
+            raise AccessError(gettext('sale_flow.msg_signature_frozen'))
+
+
+class SignatureLine(ModelSQL, ModelView):
+    "Line of a signature: what the customer accepted and refused"
+    __name__ = 'sale.flow.signature.line'
+
+    signature = fields.Many2One(
+        'sale.flow.signature', "Signature", required=True,
+        ondelete='CASCADE', readonly=True)
+    move = fields.Many2One('stock.move', "Move", readonly=True,
+        ondelete='SET NULL')
+    product = fields.Many2One('product.product', "Product", readonly=True)
+    unit = fields.Many2One('product.uom', "Unit", readonly=True)
+    delivered = fields.Float("Delivered", readonly=True)
+    accepted = fields.Float("Accepted", readonly=True)
+    refused = fields.Float("Refused", readonly=True)
+    reason = fields.Selection(REASONS, "Reason", readonly=True)
+    reason_text = fields.Char("Reason Details", readonly=True)
+
+    @classmethod
+    def check_modification(cls, mode, lines, values=None, external=False):
+        super().check_modification(
+            mode, lines, values=values, external=external)
+        if mode in {'write', 'delete'}:
+            raise AccessError(gettext('sale_flow.msg_signature_frozen'))
+
+
+class ShipmentOut(metaclass=PoolMeta):
+    __name__ = 'stock.shipment.out'
+
+    signatures = fields.One2Many(
+        'sale.flow.signature', 'shipment', "Signature", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'sign': {
+                    'invisible': Eval('state') != 'shipped',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def copy(cls, shipments, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('signatures', None)
+        return super().copy(shipments, default=default)
+
+    @classmethod
+    @ModelView.button_action('sale_flow.wizard_sign')
+    def sign(cls, shipments):
+        pass
+
+
+class SignStart(ModelView):
+    "Customer signature"
+    __name__ = 'sale.flow.sign.start'
+
+    shipment = fields.Many2One(
+        'stock.shipment.out', "Shipment", readonly=True)
+    signer = fields.Char("Signed by", required=True,
+        help="The name of the person who signs.")
+    identity = fields.Char("Identity Check",
+        help="The last four digits of the signer's phone on the customer.")
+    image = fields.Binary("Signature", required=True,
+        help="The signature, drawn or photographed.")
+    photo = fields.Binary("Photo of the Goods")
+    lines = fields.One2Many('sale.flow.sign.line', None, "Lines")
+
+
+class SignLine(ModelView):
+    "Customer signature: a line"
+    __name__ = 'sale.flow.sign.line'
+
+    move = fields.Many2One('stock.move', "Move", readonly=True)
+    product = fields.Many2One('product.product', "Product", readonly=True)
+    unit = fields.Many2One('product.uom', "Unit", readonly=True)
+    delivered = fields.Float("Delivered", readonly=True)
+    accepted = fields.Float("Accepted", required=True)
+    refused = fields.Float("Refused", required=True)
+    reason = fields.Selection(REASONS, "Reason",
+        states={
+            'required': Eval('refused', 0) > 0,
+            })
+    reason_text = fields.Char("Reason Details")
+
+    @fields.depends('delivered', 'accepted')
+    def on_change_accepted(self):
+        if self.delivered is not None and self.accepted is not None:
+            self.refused = max(self.delivered - self.accepted, 0)
+
+
+class Sign(Wizard):
+    "Customer signature"
+    __name__ = 'sale.flow.sign'
+
+    start = StateView('sale.flow.sign.start',
+        'sale_flow.sign_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Sign", 'sign', 'tryton-ok', default=True),
+            ])
+    sign = StateTransition()
+
+    def default_start(self, fields):
+        shipment = self.record
+        return {
+            'shipment': shipment.id,
+            'lines': [{
+                    'move': m.id,
+                    'product': m.product.id,
+                    'unit': m.unit.id,
+                    'delivered': m.quantity,
+                    'accepted': m.quantity,
+                    'refused': 0,
+                    } for m in shipment.outgoing_moves
+                if m.state != 'cancelled' and m.quantity],
+            }
+
+    def transition_sign(self):
+        Signature = Pool().get('sale.flow.signature')
+        Signature.sign(self.record, {
+                'signer': self.start.signer,
+                'identity': self.start.identity,
+                'image': self.start.image,
+                'photo': self.start.photo,
+                'lines': [{
+                        'move': l.move.id,
+                        'accepted': l.accepted,
+                        'refused': l.refused,
+                        'reason': l.reason,
+                        'reason_text': l.reason_text,
+                        } for l in self.start.lines],
+                })
+        return 'end'
+
+    def end(self):
+        return 'reload'
+
+
+class SignatureSign(metaclass=PoolMeta):
+    "The signing itself, shared by the client wizard and other channels"
+    __name__ = 'sale.flow.signature'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__rpc__.update({
+                'sign': RPC(readonly=False, result=int),
+                })
+
+    @classmethod
+    def sign(cls, shipment, values):
+        """Record the signature of the shipment with values (signer,
+        identity, image, photo, lines: move, accepted, refused, reason,
+        reason_text), complete the shipment and open the after-sales case
+        of refused goods.  Return the signature."""
+        pool = Pool()
+        Shipment = pool.get('stock.shipment.out')
+        Line = pool.get('sale.flow.signature.line')
+        shipment = Shipment(int(shipment))
+        Shipment.lock([shipment])
+        shipment = Shipment(shipment.id)
+        if shipment.signatures:
+            raise SignatureError(gettext(
+                    'sale_flow.msg_signature_unique_shipment',
+                    shipment=shipment.rec_name))
+        if shipment.state != 'shipped':
+            raise SignatureError(gettext(
+                    'sale_flow.msg_signature_state',
+                    shipment=shipment.rec_name))
+        signer = (values.get('signer') or '').strip()
+        if not signer:
+            raise SignatureError(gettext('sale_flow.msg_signature_signer'))
+        if not values.get('image'):
+            raise SignatureError(gettext('sale_flow.msg_signature_image'))
+        identity = (values.get('identity') or '').strip()
+        cls.check_identity(shipment, identity)
+        moves = {m.id: m for m in shipment.outgoing_moves
+            if m.state != 'cancelled' and m.quantity}
+        given = {int(l['move']): l for l in values.get('lines') or []}
+        if set(given) != set(moves):
+            raise SignatureError(gettext(
+                    'sale_flow.msg_signature_lines',
+                    shipment=shipment.rec_name))
+        lines = []
+        for move_id, move in moves.items():
+            value = given[move_id]
+            accepted = float(value.get('accepted') or 0)
+            refused = float(value.get('refused') or 0)
+            if (accepted < 0 or refused < 0
+                    or abs(accepted + refused - move.quantity) > 1e-9):
+                raise SignatureError(gettext(
+                        'sale_flow.msg_signature_quantity',
+                        product=move.product.rec_name,
+                        delivered=move.quantity, accepted=accepted,
+                        refused=refused))
+            if refused and not value.get('reason'):
+                raise SignatureError(gettext(
+                        'sale_flow.msg_signature_reason',
+                        product=move.product.rec_name))
+            lines.append(Line(
+                    move=move, product=move.product, unit=move.unit,
+                    delivered=move.quantity, accepted=accepted,
+                    refused=refused,
+                    reason=value.get('reason') if refused else None,
+                    reason_text=value.get('reason_text') if refused
+                    else None))
+        image = values['image']
+        if isinstance(image, str):
+            image = base64.b64decode(image)
+        photo = values.get('photo')
+        if isinstance(photo, str):
+            photo = base64.b64decode(photo)
+        # created with the user's rights: shipping clerks and managers
+        signature = cls(
+            shipment=shipment, signer=signer, identity=identity or None,
+            signed_at=dt.datetime.now().replace(microsecond=0),
+            recorded_by=Transaction().user, image=image, photo=photo,
+            lines=lines)
+        signature.save()
+        with without_check_access(), Transaction().set_context(
+                _sale_flow_signing=True):
+            signature = cls(signature.id)
+            signature.digest = signature.compute_digest()
+            signature.save()
+        Shipment.do([shipment])
+        refused = [l for l in signature.lines if l.refused]
+        if refused:
+            cls._refused(signature, refused)
+        return signature
+
+    @classmethod
+    def check_identity(cls, shipment, identity):
+        "The last four digits of a phone of the customer, when it has one"
+        phones = [c.value for c in shipment.customer.contact_mechanisms
+            if c.type in {'phone', 'mobile'} and c.value]
+        if not phones:
+            return
+        digits = [''.join(ch for ch in p if ch.isdigit()) for p in phones]
+        if not identity or not any(
+                d.endswith(identity) and len(identity) >= 4
+                for d in digits):
+            raise SignatureError(gettext(
+                    'sale_flow.msg_signature_identity',
+                    customer=shipment.customer.rec_name))
+
+    @classmethod
+    def _refused(cls, signature, lines):
+        """Bring the refused goods back to stock with a customer return
+        shipment and open the after-sales case on the order"""
+        pool = Pool()
+        Return = pool.get('stock.shipment.out.return')
+        Move = pool.get('stock.move')
+        Complaint = pool.get('sale.complaint')
+        ComplaintType = pool.get('sale.complaint.type')
+        Attachment = pool.get('ir.attachment')
+        Data = pool.get('ir.model.data')
+        shipment = signature.shipment
+        with without_check_access():
+            return_ = Return(
+                company=shipment.company, customer=shipment.customer,
+                warehouse=shipment.warehouse, reference=shipment.number)
+            return_.on_change_warehouse()
+            moves = []
+            for line in lines:
+                move = line.move
+                moves.append(Move(
+                        product=move.product, unit=move.unit,
+                        quantity=line.refused,
+                        from_location=return_.customer_location,
+                        to_location=return_.warehouse_input,
+                        unit_price=move.unit_price,
+                        currency=move.currency,
+                        company=shipment.company,
+                        origin=move.origin))
+            return_.incoming_moves = moves
+            return_.save()
+            # The sale warns that its line moves more than ordered: these
+            # are the goods that come back, acknowledged by the signature
+            Warning = pool.get('res.user.warning')
+            Warning.create([{
+                        'user': Transaction().user,
+                        'name': Warning.format(
+                            'check_move_quantity', [l.move.origin]),
+                        'always': False,
+                        } for l in lines if l.move.origin
+                    and l.move.origin.__name__ == 'sale.line'])
+            Return.receive([return_])
+            Return.do([return_])
+            sale = next((m.origin.sale for m in shipment.outgoing_moves
+                    if m.origin and m.origin.__name__ == 'sale.line'), None)
+            type_ = ComplaintType(Data.get_id(
+                    'sale_flow', 'complaint_type_refused'))
+            description = '\n'.join(
+                '%s: %g %s refused (%s%s)' % (
+                    l.product.rec_name, l.refused, l.unit.symbol,
+                    dict(REASONS).get(l.reason, l.reason),
+                    (': ' + l.reason_text) if l.reason_text else '')
+                for l in lines)
+            complaint = Complaint(
+                customer=shipment.customer, company=shipment.company,
+                date=signature.signed_at.date(), type=type_,
+                origin=sale, reference=shipment.number,
+                description=description)
+            complaint.save()
+            Attachment.save([Attachment(
+                        resource=complaint, type='data',
+                        name='signature-%s.png' % shipment.number,
+                        data=signature.image)])
+            with Transaction().set_context(_sale_flow_signing=True):
+                signature.return_shipment = return_
+                signature.complaint = complaint
+                signature.save()
