@@ -87,7 +87,15 @@ class DeliveryNote(CompanyReport):
         context = super().get_context(records, header, data)
         context['delivery_lines'] = cls.delivery_lines
         context['order_numbers'] = cls.order_numbers
+        context['signature_image'] = cls.signature_image
         return context
+
+    @staticmethod
+    def signature_image(signature):
+        "The signature image for the template, fitted in its frame"
+        data = bytes(signature.image or b'')
+        mimetype = 'image/jpeg' if data[:2] == b'\xff\xd8' else 'image/png'
+        return (data, mimetype, '6cm', '2cm')
 
     @classmethod
     def delivery_lines(cls, shipment):

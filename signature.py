@@ -17,6 +17,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import secrets
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
@@ -25,9 +26,13 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.rpc import RPC
 from trytond.transaction import Transaction, without_check_access
+from trytond.url import http_host
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import SignatureError
+
+# the largest signature image or photo accepted, in bytes
+MAX_IMAGE = 2 * 1024 * 1024
 
 REASONS = [
     (None, ""),
@@ -51,6 +56,10 @@ class Signature(ModelSQL, ModelView):
         help="The last four digits of the signer's phone on the customer.")
     signed_at = fields.Timestamp("Signed at", required=True, readonly=True)
     recorded_by = fields.Many2One('res.user', "Recorded by", readonly=True)
+    channel = fields.Selection([
+            ('client', "Tryton Client"),
+            ('phone', "Customer's Phone"),
+            ], "Signed on", readonly=True)
     image = fields.Binary("Signature", required=True, readonly=True)
     photo = fields.Binary("Photo of the Goods", readonly=True)
     lines = fields.One2Many(
@@ -125,6 +134,7 @@ class SignatureLine(ModelSQL, ModelView):
     accepted = fields.Float("Accepted", readonly=True)
     refused = fields.Float("Refused", readonly=True)
     reason = fields.Selection(REASONS, "Reason", readonly=True)
+    reason_string = reason.translated('reason')
     reason_text = fields.Char("Reason Details", readonly=True)
 
     @classmethod
@@ -140,6 +150,12 @@ class ShipmentOut(metaclass=PoolMeta):
 
     signatures = fields.One2Many(
         'sale.flow.signature', 'shipment', "Signature", readonly=True)
+    sign_token_hash = fields.Char("Signing Token Hash", readonly=True)
+    sign_token_expire = fields.Timestamp(
+        "Signing Link Expires", readonly=True,
+        states={
+            'invisible': ~Eval('sign_token_expire'),
+            })
 
     @classmethod
     def __setup__(cls):
@@ -149,18 +165,95 @@ class ShipmentOut(metaclass=PoolMeta):
                     'invisible': Eval('state') != 'shipped',
                     'depends': ['state'],
                     },
+                'sign_link': {
+                    'invisible': Eval('state') != 'shipped',
+                    'depends': ['state'],
+                    },
                 })
+
+    @staticmethod
+    def _sign_token_hash(token):
+        return hashlib.sha256(token.encode('utf-8')).hexdigest()
+
+    def new_sign_token(self, hours=48):
+        """A new signing token for the customer's phone (the previous one no
+        longer works); only its hash is stored"""
+        token = secrets.token_urlsafe(24)
+        with without_check_access():
+            self.__class__.write([self], {
+                    'sign_token_hash': self._sign_token_hash(token),
+                    'sign_token_expire': (
+                        dt.datetime.now() + dt.timedelta(hours=hours)),
+                    })
+        return token
+
+    @classmethod
+    def from_sign_token(cls, token):
+        "The shipment the token may sign now, or None"
+        if not token or len(token) > 100:
+            return None
+        with without_check_access():
+            shipments = cls.search([
+                    ('sign_token_hash', '=', cls._sign_token_hash(token)),
+                    ('sign_token_expire', '>', dt.datetime.now()),
+                    ('state', '=', 'shipped'),
+                    ], limit=1)
+        if shipments and not shipments[0].signatures:
+            return shipments[0]
+
+    @classmethod
+    @ModelView.button_action('sale_flow.wizard_sign_link')
+    def sign_link(cls, shipments):
+        pass
 
     @classmethod
     def copy(cls, shipments, default=None):
         default = default.copy() if default is not None else {}
         default.setdefault('signatures', None)
+        default.setdefault('sign_token_hash', None)
+        default.setdefault('sign_token_expire', None)
         return super().copy(shipments, default=default)
 
     @classmethod
     @ModelView.button_action('sale_flow.wizard_sign')
     def sign(cls, shipments):
         pass
+
+
+class SignLinkShow(ModelView):
+    "Signing link for the customer's phone"
+    __name__ = 'sale.flow.sign_link.show'
+
+    url = fields.Char("Signing Link", readonly=True,
+        help="Send it to the customer (text message, chat); it works once "
+        "and expires.")
+    expire = fields.Timestamp("Expires", readonly=True)
+
+
+class SignLink(Wizard):
+    "Signing link for the customer's phone"
+    __name__ = 'sale.flow.sign_link'
+
+    start = StateTransition()
+    show = StateView('sale.flow.sign_link.show',
+        'sale_flow.sign_link_show_view_form', [
+            Button("Close", 'end', 'tryton-close', default=True),
+            ])
+
+    def transition_start(self):
+        shipment = self.record
+        if shipment.state != 'shipped' or shipment.signatures:
+            raise SignatureError(gettext(
+                    'sale_flow.msg_signature_state',
+                    shipment=shipment.rec_name))
+        token = shipment.new_sign_token()
+        self.show.url = '%s/%s/sale_flow/sign/%s' % (
+            http_host(), Transaction().database.name, token)
+        self.show.expire = self.record.__class__(shipment.id).sign_token_expire
+        return 'show'
+
+    def default_show(self, fields):
+        return {'url': self.show.url, 'expire': self.show.expire}
 
 
 class SignStart(ModelView):
@@ -322,18 +415,28 @@ class SignatureSign(metaclass=PoolMeta):
         photo = values.get('photo')
         if isinstance(photo, str):
             photo = base64.b64decode(photo)
+        for data in [image, photo]:
+            if data and len(data) > MAX_IMAGE:
+                raise SignatureError(gettext(
+                        'sale_flow.msg_signature_image_size',
+                        size=len(data), limit=MAX_IMAGE))
         # created with the user's rights: shipping clerks and managers
+        channel = values.get('channel') or 'client'
         signature = cls(
             shipment=shipment, signer=signer, identity=identity or None,
             signed_at=dt.datetime.now().replace(microsecond=0),
-            recorded_by=Transaction().user, image=image, photo=photo,
-            lines=lines)
+            recorded_by=Transaction().user or None, channel=channel,
+            image=image, photo=photo, lines=lines)
         signature.save()
         with without_check_access(), Transaction().set_context(
                 _sale_flow_signing=True):
             signature = cls(signature.id)
             signature.digest = signature.compute_digest()
             signature.save()
+        with without_check_access():
+            # the signing link is single-use
+            Shipment.write([shipment], {
+                    'sign_token_hash': None, 'sign_token_expire': None})
         Shipment.do([shipment])
         refused = [l for l in signature.lines if l.refused]
         if refused:
@@ -422,3 +525,143 @@ class SignatureSign(metaclass=PoolMeta):
                 signature.return_shipment = return_
                 signature.complaint = complaint
                 signature.save()
+
+
+RATINGS = [
+    ('1', "1 - Very Dissatisfied"),
+    ('2', "2 - Dissatisfied"),
+    ('3', "3 - Neutral"),
+    ('4', "4 - Satisfied"),
+    ('5', "5 - Very Satisfied"),
+    ]
+
+
+class Satisfaction(ModelSQL, ModelView):
+    "Customer's rating of a delivery"
+    __name__ = 'sale.flow.satisfaction'
+
+    shipment = fields.Many2One(
+        'stock.shipment.out', "Shipment", required=True, readonly=True,
+        ondelete='CASCADE')
+    customer = fields.Many2One('party.party', "Customer", readonly=True)
+    carrier = fields.Many2One('carrier', "Carrier", readonly=True)
+    rating = fields.Selection(RATINGS, "Rating", required=True, sort=False,
+        readonly=True)
+    comment = fields.Text("Comment", readonly=True)
+    channel = fields.Selection([
+            ('phone', "Customer's Phone"),
+            ('staff', "Recorded by Staff"),
+            ], "Channel", readonly=True)
+    recorded_by = fields.Many2One('res.user', "Recorded by", readonly=True)
+    rated_at = fields.Timestamp("Rated at", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('shipment_unique', Unique(t, t.shipment),
+                'sale_flow.msg_satisfaction_unique'),
+            ]
+        cls._order = [('rated_at', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def rate(cls, shipment, rating, comment=None, channel='staff'):
+        "Record the customer's rating of the signed shipment"
+        Shipment = Pool().get('stock.shipment.out')
+        shipment = Shipment(int(shipment))
+        rating = str(rating or '').strip()
+        if rating not in dict(RATINGS):
+            raise SignatureError(gettext(
+                    'sale_flow.msg_satisfaction_rating', rating=rating))
+        if not shipment.signatures:
+            raise SignatureError(gettext(
+                    'sale_flow.msg_satisfaction_signed',
+                    shipment=shipment.rec_name))
+        if cls.search([('shipment', '=', shipment.id)]):
+            raise SignatureError(gettext(
+                    'sale_flow.msg_satisfaction_unique_shipment',
+                    shipment=shipment.rec_name))
+        satisfaction = cls(
+            shipment=shipment, customer=shipment.customer,
+            carrier=shipment.carrier, rating=rating,
+            comment=(comment or '').strip() or None, channel=channel,
+            recorded_by=Transaction().user or None,
+            rated_at=dt.datetime.now().replace(microsecond=0))
+        satisfaction.save()
+        return satisfaction
+
+
+class ShipmentSatisfaction(metaclass=PoolMeta):
+    __name__ = 'stock.shipment.out'
+
+    satisfactions = fields.One2Many(
+        'sale.flow.satisfaction', 'shipment', "Satisfaction", readonly=True)
+    rate_token_hash = fields.Char("Rating Token Hash", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'record_satisfaction': {
+                    'invisible': Eval('state') != 'done',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def copy(cls, shipments, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('satisfactions', None)
+        default.setdefault('rate_token_hash', None)
+        return super().copy(shipments, default=default)
+
+    def new_rate_token(self):
+        "A single-use token for the rating form shown after signing"
+        token = secrets.token_urlsafe(24)
+        with without_check_access():
+            self.__class__.write([self], {
+                    'rate_token_hash': self._sign_token_hash(token)})
+        return token
+
+    @classmethod
+    def from_rate_token(cls, token):
+        if not token or len(token) > 100:
+            return None
+        with without_check_access():
+            shipments = cls.search([
+                    ('rate_token_hash', '=', cls._sign_token_hash(token)),
+                    ], limit=1)
+        if shipments and not shipments[0].satisfactions:
+            return shipments[0]
+
+    @classmethod
+    @ModelView.button_action('sale_flow.wizard_record_satisfaction')
+    def record_satisfaction(cls, shipments):
+        pass
+
+
+class RecordSatisfactionStart(ModelView):
+    "Record the customer's satisfaction"
+    __name__ = 'sale.flow.satisfaction.record.start'
+
+    rating = fields.Selection(RATINGS, "Rating", required=True, sort=False)
+    comment = fields.Text("Comment")
+
+
+class RecordSatisfaction(Wizard):
+    "Record the customer's satisfaction"
+    __name__ = 'sale.flow.satisfaction.record'
+
+    start = StateView('sale.flow.satisfaction.record.start',
+        'sale_flow.satisfaction_record_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Record", 'record_', 'tryton-ok', default=True),
+            ])
+    record_ = StateTransition()
+
+    def transition_record_(self):
+        Satisfaction = Pool().get('sale.flow.satisfaction')
+        Satisfaction.rate(self.record, self.start.rating,
+            self.start.comment, channel='staff')
+        return 'end'

@@ -347,7 +347,23 @@ def delivery_note():
         + p(t("Please check the quantity and the condition of the goods "
                 "before you sign; note any damage or missing item here."),
             style='Small')
+        + p(d('if test="not shipment.signatures"'))
         + signature
+        + p(d('/if'))
+        + p(d('for each="signed in shipment.signatures"'))
+        + p(t("Signed for by") + ' ' + d('signed.signer') + ', '
+            + d('format_datetime(signed.signed_at, user.language)'),
+            style='Heading')
+        + p(image('signature_image(signed)', '6cm', '2cm', 'Signature'))
+        + p(d('for each="line in signed.lines"'))
+        + p(d('if test="line.refused"'))
+        + p(d('line.product.rec_name') + ': ' + t("refused") + ' '
+            + d('format_number(line.refused, user.language)') + ' ('
+            + d('line.reason_string') + ')')
+        + p(d('/if'))
+        + p(d('/for'))
+        + p(t("Digest (SHA-256):") + ' ' + d('signed.digest'), style='Small')
+        + p(d('/for'))
         + p(d('/for')))
     return document(body, [('Info', [9.0, 9.0]), ('Lines', widths),
             ('Tracking', [5.0, 13.0]), ('Signature', [9.0, 9.0])])

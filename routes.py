@@ -1,0 +1,261 @@
+# This file is part of sale_flow.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""The signing page on the customer's phone, served by trytond itself.
+
+``/<database>/sale_flow/sign/<token>``: the shipment's signing link (a
+random, single-use, expiring token made by *Signing Link* on the shipment)
+shows the delivered lines; the customer enters what is accepted and
+refused, draws the signature and submits.  A wrong, used or expired token
+gets a plain page and stores nothing.  Chinese or English after the
+browser's language (``?lang=zh_CN`` or ``?lang=en`` to choose).
+"""
+
+import base64
+import binascii
+from html import escape
+
+from werkzeug.wrappers import Response
+
+from trytond.exceptions import UserError
+from trytond.i18n import gettext
+from trytond.protocols.wrappers import (
+    allow_null_origin, with_pool, with_transaction)
+from trytond.transaction import Transaction
+from trytond.wsgi import app
+
+PAGE = '''<!DOCTYPE html>
+<html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{font-family: sans-serif; margin: 0.8em; max-width: 40em;}}
+table {{border-collapse: collapse; width: 100%;}}
+td, th {{border-bottom: 1px solid #ccc; padding: 0.3em; text-align: left;}}
+input, select {{font-size: 1em; max-width: 100%;}}
+input[type=number] {{width: 4.5em;}}
+canvas {{border: 1px solid #333; width: 100%; height: 160px;
+    touch-action: none;}}
+.error {{color: #b00; font-weight: bold;}}
+button {{font-size: 1.1em; padding: 0.5em 1em; margin-top: 0.6em;}}
+</style></head><body>
+<h1>{title}</h1>
+{body}
+</body></html>'''
+
+SCRIPT = '''<script>
+(function () {
+    var canvas = document.getElementById('pad');
+    var ctx = canvas.getContext('2d');
+    var drawn = false, down = false;
+    function fit() {
+        canvas.width = canvas.clientWidth; canvas.height = canvas.clientHeight;
+        ctx.lineWidth = 2; ctx.lineCap = 'round';
+    }
+    fit();
+    function pos(e) {
+        var r = canvas.getBoundingClientRect();
+        return [e.clientX - r.left, e.clientY - r.top];
+    }
+    canvas.addEventListener('pointerdown', function (e) {
+        down = true; var p = pos(e); ctx.beginPath(); ctx.moveTo(p[0], p[1]);
+    });
+    canvas.addEventListener('pointermove', function (e) {
+        if (!down) { return; }
+        var p = pos(e); ctx.lineTo(p[0], p[1]); ctx.stroke(); drawn = true;
+    });
+    window.addEventListener('pointerup', function () { down = false; });
+    document.getElementById('clear').addEventListener('click', function () {
+        ctx.clearRect(0, 0, canvas.width, canvas.height); drawn = false;
+    });
+    document.getElementById('form').addEventListener('submit', function () {
+        document.getElementById('image').value =
+            drawn ? canvas.toDataURL('image/png') : '';
+    });
+})();
+</script>'''
+
+
+def _language(request):
+    lang = request.args.get('lang')
+    if lang in {'zh_CN', 'en'}:
+        return lang
+    accept = request.headers.get('Accept-Language', '')
+    return 'zh_CN' if accept.lower().startswith('zh') else 'en'
+
+
+def _page(lang, title, body, status=200):
+    return Response(
+        PAGE.format(lang=lang.replace('_', '-'), title=escape(title),
+            body=body),
+        status=status, content_type='text/html; charset=utf-8')
+
+
+def _text(message, **values):
+    return escape(gettext('sale_flow.' + message, **values))
+
+
+def _form(shipment, lang, error=None, values=None):
+    pool_reasons = [
+        ('damaged', 'msg_sign_page_damaged'),
+        ('wrong_item', 'msg_sign_page_wrong_item'),
+        ('missing', 'msg_sign_page_missing'),
+        ('other', 'msg_sign_page_other'),
+        ]
+    values = values or {}
+    rows = []
+    for move in shipment.outgoing_moves:
+        if move.state == 'cancelled' or not move.quantity:
+            continue
+        accepted = values.get('accepted_%s' % move.id, '%g' % move.quantity)
+        refused = values.get('refused_%s' % move.id, '0')
+        reason = values.get('reason_%s' % move.id, '')
+        options = ''.join(
+            '<option value="%s"%s>%s</option>' % (
+                key, ' selected' if key == reason else '', _text(msg))
+            for key, msg in [('', 'msg_sign_page_no_reason')]
+            + pool_reasons)
+        rows.append(
+            '<tr><td>%s</td><td>%g %s</td>'
+            '<td><input type="number" step="any" min="0" name="accepted_%d" '
+            'value="%s"></td>'
+            '<td><input type="number" step="any" min="0" name="refused_%d" '
+            'value="%s"></td><td><select name="reason_%d">%s</select></td>'
+            '</tr>' % (
+                escape(move.product.rec_name), move.quantity,
+                escape(move.unit.symbol), move.id, escape(accepted),
+                move.id, escape(refused), move.id, options))
+    body = ''
+    if error:
+        body += '<p class="error">%s</p>' % escape(error)
+    body += (
+        '<p>%s %s</p>' % (_text('msg_sign_page_shipment'),
+            escape(shipment.number or ''))
+        + '<form id="form" method="post" action="?lang=%s">' % lang
+        + '<table><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th>'
+        '<th>%s</th></tr>%s</table>' % (
+            _text('msg_sign_page_product'), _text('msg_sign_page_delivered'),
+            _text('msg_sign_page_accepted'), _text('msg_sign_page_refused'),
+            _text('msg_sign_page_reason'), ''.join(rows))
+        + '<p><label>%s<br><input name="signer" required value="%s">'
+        '</label></p>' % (_text('msg_sign_page_signer'),
+            escape(values.get('signer', '')))
+        + '<p><label>%s<br><input name="identity" inputmode="numeric" '
+        'value="%s"></label></p>' % (_text('msg_sign_page_identity'),
+            escape(values.get('identity', '')))
+        + '<p>%s</p><canvas id="pad"></canvas>'
+        '<input type="hidden" id="image" name="image">'
+        '<button type="button" id="clear">%s</button> '
+        '<button type="submit">%s</button></form>' % (
+            _text('msg_sign_page_draw'), _text('msg_sign_page_clear'),
+            _text('msg_sign_page_submit'))
+        + SCRIPT)
+    return body
+
+
+@app.route('/<database_name>/sale_flow/sign/<token>', methods=['GET', 'POST'])
+@allow_null_origin
+@with_pool
+@with_transaction(readonly=False)
+def sign(request, pool, token):
+    try:
+        Shipment = pool.get('stock.shipment.out')
+        Signature = pool.get('sale.flow.signature')
+    except KeyError:
+        return Response('Not Found', status=404)
+    lang = _language(request)
+    with Transaction().set_context(language=lang):
+        title = gettext('sale_flow.msg_sign_page_title')
+        shipment = Shipment.from_sign_token(token)
+        if not shipment:
+            return _page(lang, title, '<p class="error">%s</p>' % _text(
+                    'msg_sign_page_invalid'), status=404)
+        if request.method == 'GET':
+            return _page(lang, title, _form(shipment, lang))
+        form = request.form
+        lines = []
+        for move in shipment.outgoing_moves:
+            if move.state == 'cancelled' or not move.quantity:
+                continue
+            try:
+                accepted = float(form.get('accepted_%s' % move.id) or 0)
+                refused = float(form.get('refused_%s' % move.id) or 0)
+            except ValueError:
+                accepted = refused = -1
+            lines.append({
+                    'move': move.id, 'accepted': accepted,
+                    'refused': refused,
+                    'reason': form.get('reason_%s' % move.id) or None,
+                    })
+        image = form.get('image') or ''
+        if image.startswith('data:image/png;base64,'):
+            try:
+                image = base64.b64decode(image.split(',', 1)[1])
+            except (binascii.Error, ValueError):
+                image = None
+        else:
+            image = None
+        try:
+            signature = Signature.sign(shipment, {
+                    'signer': form.get('signer'),
+                    'identity': form.get('identity'),
+                    'image': image,
+                    'lines': lines,
+                    'channel': 'phone',
+                    })
+        except UserError as exception:
+            # nothing of the refused submission is kept
+            Transaction().rollback()
+            return _page(lang, title, _form(
+                    Shipment(shipment.id), lang, error=exception.message,
+                    values=form), status=400)
+        token = signature.shipment.new_rate_token()
+        return _page(lang, title, '<p>%s</p>' % _text(
+                'msg_sign_page_thanks', shipment=shipment.number or '')
+            + _rating_form(request, token, lang))
+
+
+def _rating_form(request, token, lang):
+    "The 1 to 5 rating form shown once the delivery is signed"
+    stars = ''.join(
+        '<label style="margin-right:0.8em"><input type="radio" '
+        'name="rating" value="%d" required> %d</label>' % (i, i)
+        for i in range(1, 6))
+    return (
+        '<form method="post" action="../rate/%s?lang=%s">' % (
+            escape(token), lang)
+        + '<p>%s</p><p>%s</p>' % (_text('msg_rate_page_question'), stars)
+        + '<p><label>%s<br><textarea name="comment" rows="3" '
+        'style="width:100%%"></textarea></label></p>' % _text(
+            'msg_rate_page_comment')
+        + '<button type="submit">%s</button></form>' % _text(
+            'msg_rate_page_submit'))
+
+
+@app.route('/<database_name>/sale_flow/rate/<token>', methods=['POST'])
+@allow_null_origin
+@with_pool
+@with_transaction(readonly=False)
+def rate(request, pool, token):
+    try:
+        Shipment = pool.get('stock.shipment.out')
+        Satisfaction = pool.get('sale.flow.satisfaction')
+    except KeyError:
+        return Response('Not Found', status=404)
+    lang = _language(request)
+    with Transaction().set_context(language=lang):
+        title = gettext('sale_flow.msg_sign_page_title')
+        shipment = Shipment.from_rate_token(token)
+        if not shipment:
+            return _page(lang, title, '<p class="error">%s</p>' % _text(
+                    'msg_rate_page_invalid'), status=404)
+        try:
+            Satisfaction.rate(shipment, request.form.get('rating'),
+                request.form.get('comment'), channel='phone')
+        except UserError as exception:
+            Transaction().rollback()
+            return _page(lang, title, '<p class="error">%s</p>' % escape(
+                    exception.message) + _rating_form(request, token, lang),
+                status=400)
+        Shipment.write([shipment], {'rate_token_hash': None})
+        return _page(lang, title, '<p>%s</p>' % _text(
+                'msg_rate_page_thanks'))
