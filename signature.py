@@ -43,6 +43,22 @@ REASONS = [
     ]
 
 
+class Configuration(metaclass=PoolMeta):
+    __name__ = 'sale.configuration'
+
+    signature_identity = fields.Selection([
+            ('none', "None"),
+            ('phone', "Last 4 Digits of a Customer's Phone"),
+            ('id_card', "Last 4 Digits of the Signer's ID Card"),
+            ], "Signature Identity Check",
+        help="What the signer gives to show who signs: checked against the "
+        "customer's phone numbers, or kept as given for an ID card.")
+
+    @classmethod
+    def default_signature_identity(cls):
+        return 'phone'
+
+
 class Signature(ModelSQL, ModelView):
     "Customer's signature for a shipment (proof of delivery)"
     __name__ = 'sale.flow.signature'
@@ -445,7 +461,18 @@ class SignatureSign(metaclass=PoolMeta):
 
     @classmethod
     def check_identity(cls, shipment, identity):
-        "The last four digits of a phone of the customer, when it has one"
+        """The identity check of the configuration: the last four digits of
+        a phone of the customer (when it has one), or of an ID card"""
+        with without_check_access():
+            config = Pool().get('sale.configuration')(1)
+            method = config.signature_identity or 'phone'
+        if method == 'none':
+            return
+        if method == 'id_card':
+            if len(identity or '') < 4:
+                raise SignatureError(gettext(
+                        'sale_flow.msg_signature_identity_id_card'))
+            return
         phones = [c.value for c in shipment.customer.contact_mechanisms
             if c.type in {'phone', 'mobile'} and c.value]
         if not phones:
