@@ -120,9 +120,8 @@ class DeliveryNote(CompanyReport):
     @classmethod
     def order_numbers(cls, shipment):
         "The numbers of the orders the shipment delivers"
-        SaleLine = Pool().get('sale.line')
-        numbers = {m.origin.sale.number for m in shipment.outgoing_moves
-            if isinstance(m.origin, SaleLine) and m.origin.sale.number}
+        numbers = {m.sale.number for m in shipment.outgoing_moves
+            if m.sale and m.sale.number}
         return ', '.join(sorted(numbers))
 
 

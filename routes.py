@@ -90,6 +90,12 @@ def _page(lang, title, body, status=200):
         status=status, content_type='text/html; charset=utf-8')
 
 
+def _error(lang, title, message, status):
+    "A page that only says what went wrong"
+    return _page(lang, title, '<p class="error">%s</p>' % escape(message),
+        status=status)
+
+
 def _text(message, **values):
     return escape(gettext('sale_flow.' + message, **values))
 
@@ -167,8 +173,8 @@ def sign(request, pool, token):
         title = gettext('sale_flow.msg_sign_page_title')
         shipment = Shipment.from_sign_token(token)
         if not shipment:
-            return _page(lang, title, '<p class="error">%s</p>' % _text(
-                    'msg_sign_page_invalid'), status=404)
+            return _error(lang, title,
+                gettext('sale_flow.msg_sign_page_invalid'), 404)
         if request.method == 'GET':
             return _page(lang, title, _form(shipment, lang))
         form = request.form
@@ -246,8 +252,8 @@ def rate(request, pool, token):
         title = gettext('sale_flow.msg_sign_page_title')
         shipment = Shipment.from_rate_token(token)
         if not shipment:
-            return _page(lang, title, '<p class="error">%s</p>' % _text(
-                    'msg_rate_page_invalid'), status=404)
+            return _error(lang, title,
+                gettext('sale_flow.msg_rate_page_invalid'), 404)
         try:
             Satisfaction.rate(shipment, request.form.get('rating'),
                 request.form.get('comment'), channel='phone')

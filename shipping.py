@@ -309,12 +309,9 @@ class ShipmentOut(TrackingMixin, metaclass=PoolMeta):
         """The pickup code of the shipment's order, for the customer's
         notification and the handover (the code is not on the shipment:
         the shipping screens do not show it)"""
-        pool = Pool()
-        SaleLine = pool.get('sale.line')
         with without_check_access():
-            codes = {m.origin.sale.pickup_code
-                for m in self.__class__(self.id).outgoing_moves
-                if isinstance(m.origin, SaleLine)}
+            codes = {m.sale.pickup_code
+                for m in self.__class__(self.id).outgoing_moves if m.sale}
         codes.discard(None)
         return codes.pop() if len(codes) == 1 else None
 

@@ -204,18 +204,25 @@ class ShipmentOut(metaclass=PoolMeta):
         return token
 
     @classmethod
-    def from_sign_token(cls, token):
-        "The shipment the token may sign now, or None"
+    def _from_token(cls, field, token, domain=None):
+        "The shipment whose field holds the hash of token, or None"
         if not token or len(token) > 100:
             return None
         with without_check_access():
             shipments = cls.search([
-                    ('sign_token_hash', '=', cls._sign_token_hash(token)),
-                    ('sign_token_expire', '>', dt.datetime.now()),
-                    ('state', '=', 'shipped'),
-                    ], limit=1)
-        if shipments and not shipments[0].signatures:
-            return shipments[0]
+                    (field, '=', cls._sign_token_hash(token)),
+                    ] + (domain or []), limit=1)
+        return shipments[0] if shipments else None
+
+    @classmethod
+    def from_sign_token(cls, token):
+        "The shipment the token may sign now, or None"
+        shipment = cls._from_token('sign_token_hash', token, [
+                ('sign_token_expire', '>', dt.datetime.now()),
+                ('state', '=', 'shipped'),
+                ])
+        if shipment and not shipment.signatures:
+            return shipment
 
     @classmethod
     @ModelView.button_action('sale_flow.wizard_sign_link')
@@ -528,8 +535,8 @@ class SignatureSign(metaclass=PoolMeta):
                     and l.move.origin.__name__ == 'sale.line'])
             Return.receive([return_])
             Return.do([return_])
-            sale = next((m.origin.sale for m in shipment.outgoing_moves
-                    if m.origin and m.origin.__name__ == 'sale.line'), None)
+            sale = next(
+                (m.sale for m in shipment.outgoing_moves if m.sale), None)
             type_ = ComplaintType(Data.get_id(
                     'sale_flow', 'complaint_type_refused'))
             description = '\n'.join(
@@ -653,14 +660,10 @@ class ShipmentSatisfaction(metaclass=PoolMeta):
 
     @classmethod
     def from_rate_token(cls, token):
-        if not token or len(token) > 100:
-            return None
-        with without_check_access():
-            shipments = cls.search([
-                    ('rate_token_hash', '=', cls._sign_token_hash(token)),
-                    ], limit=1)
-        if shipments and not shipments[0].satisfactions:
-            return shipments[0]
+        "The signed shipment the token may rate, or None"
+        shipment = cls._from_token('rate_token_hash', token)
+        if shipment and not shipment.satisfactions:
+            return shipment
 
     @classmethod
     @ModelView.button_action('sale_flow.wizard_record_satisfaction')

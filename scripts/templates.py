@@ -199,6 +199,19 @@ def company_header():
         + p(d('/if')))
 
 
+def pages(title, *content):
+    "One page per shipment of the records, with the company's header"
+    return (
+        p(d('for each="shipment in records"'))
+        + p(d('if test="shipment != records[0]"'))
+        + p(style='Break')
+        + p(d('/if'))
+        + company_header()
+        + p(t(title), style='Title')
+        + ''.join(content)
+        + p(d('/for')))
+
+
 def shipment_heading():
     "The shipment's number as heading and as a barcode"
     return (
@@ -257,21 +270,14 @@ def picking_list():
                 + address_lines('shipment.delivery_address')
                 + p(t("Reference:") + ' ' + d('shipment.reference or \'\'')),
                 style='Plain')))
-    body = (
-        p(d('for each="shipment in records"'))
-        + p(d('if test="shipment != records[0]"'))
-        + p(style='Break')
-        + p(d('/if'))
-        + company_header()
-        + p(t("Picking List"), style='Title')
-        + info
-        + lines
-        + p(t("Lines are sorted by location: one walk through the warehouse. "
+    body = pages("Picking List",
+        info,
+        lines,
+        p(t("Lines are sorted by location: one walk through the warehouse. "
                 "Scan each item; the shipment is picked when every line is "
-                "scanned."), style='Small')
-        + p(t("Picked by:") + ' ______________________    '
-            + t("Date:") + ' ______________')
-        + p(d('/for')))
+                "scanned."), style='Small'),
+        p(t("Picked by:") + ' ______________________    '
+            + t("Date:") + ' ______________'))
     return document(body, [('Info', [9.0, 9.0]), ('Lines', widths)])
 
 
@@ -332,16 +338,10 @@ def delivery_note():
             cell(p(t("Signature and date:"))
                 + p(' ')
                 + p('______________________________'), style='Plain')))
-    body = (
-        p(d('for each="shipment in records"'))
-        + p(d('if test="shipment != records[0]"'))
-        + p(style='Break')
-        + p(d('/if'))
-        + company_header()
-        + p(t("Delivery Note"), style='Title')
-        + info
-        + lines
-        + p(d('if test="shipment.tracking_pairs()"'))
+    body = pages("Delivery Note",
+        info,
+        lines,
+        p(d('if test="shipment.tracking_pairs()"'))
         + tracking
         + p(d('/if'))
         + p(t("Please check the quantity and the condition of the goods "
@@ -363,7 +363,6 @@ def delivery_note():
         + p(d('/if'))
         + p(d('/for'))
         + p(t("Digest (SHA-256):") + ' ' + d('signed.digest'), style='Small')
-        + p(d('/for'))
         + p(d('/for')))
     return document(body, [('Info', [9.0, 9.0]), ('Lines', widths),
             ('Tracking', [5.0, 13.0]), ('Signature', [9.0, 9.0])])
