@@ -71,6 +71,32 @@ SCRIPT = '''<script>
         document.getElementById('image').value =
             drawn ? canvas.toDataURL('image/png') : '';
     });
+    // photos of the goods: scaled down on the phone (at most 1024 px, JPEG)
+    // so that six camera pictures stay below trytond's request size limit
+    // for pages without login ([request] max_size, 2 MB by default)
+    var photos = document.getElementById('photos');
+    var kept = document.getElementById('kept');
+    photos.addEventListener('change', function () {
+        kept.innerHTML = '';
+        Array.prototype.slice.call(photos.files, 0, 6).forEach(
+            function (file) {
+                var img = new Image();
+                img.onload = function () {
+                    var scale = Math.min(1, 1024 / Math.max(
+                        img.width, img.height));
+                    var c = document.createElement('canvas');
+                    c.width = Math.round(img.width * scale);
+                    c.height = Math.round(img.height * scale);
+                    c.getContext('2d').drawImage(img, 0, 0, c.width, c.height);
+                    var input = document.createElement('input');
+                    input.type = 'hidden'; input.name = 'photo';
+                    input.value = c.toDataURL('image/jpeg', 0.7);
+                    kept.appendChild(input);
+                    URL.revokeObjectURL(img.src);
+                };
+                img.src = URL.createObjectURL(file);
+            });
+    });
 })();
 </script>'''
 
@@ -148,6 +174,9 @@ def _form(shipment, lang, error=None, values=None):
         + '<p><label>%s<br><input name="identity" inputmode="numeric" '
         'value="%s"></label></p>' % (_text('msg_sign_page_identity'),
             escape(values.get('identity', '')))
+        + '<p><label>%s<br><input type="file" id="photos" '
+        'accept="image/*" multiple></label><span id="kept"></span></p>' % (
+            _text('msg_sign_page_photos'))
         + '<p>%s</p><canvas id="pad"></canvas>'
         '<input type="hidden" id="image" name="image">'
         '<button type="button" id="clear">%s</button> '
@@ -156,6 +185,18 @@ def _form(shipment, lang, error=None, values=None):
             _text('msg_sign_page_submit'))
         + SCRIPT)
     return body
+
+
+def _data_url(value, types):
+    "The bytes of a data: URL of one of the types, or None"
+    value = value or ''
+    for type_ in types:
+        prefix = 'data:%s;base64,' % type_
+        if value.startswith(prefix):
+            try:
+                return base64.b64decode(value[len(prefix):], validate=True)
+            except (binascii.Error, ValueError):
+                return None
 
 
 @app.route('/<database_name>/sale_flow/sign/<token>', methods=['GET', 'POST'])
@@ -192,19 +233,14 @@ def sign(request, pool, token):
                     'refused': refused,
                     'reason': form.get('reason_%s' % move.id) or None,
                     })
-        image = form.get('image') or ''
-        if image.startswith('data:image/png;base64,'):
-            try:
-                image = base64.b64decode(image.split(',', 1)[1])
-            except (binascii.Error, ValueError):
-                image = None
-        else:
-            image = None
         try:
             signature = Signature.sign(shipment, {
                     'signer': form.get('signer'),
                     'identity': form.get('identity'),
-                    'image': image,
+                    'image': _data_url(form.get('image'), {'image/png'}),
+                    'photos': [
+                        _data_url(p, {'image/jpeg', 'image/png'})
+                        for p in form.getlist('photo')],
                     'lines': lines,
                     'channel': 'phone',
                     })

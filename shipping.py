@@ -382,6 +382,35 @@ class ShipmentOut(TrackingMixin, metaclass=PoolMeta):
     def hand_over(cls, shipments):
         pass
 
+    @classmethod
+    def hand_over_to(cls, shipment, code, collected_by):
+        """Hand the packed self-pickup shipment over to the person who
+        collects it, against the order's pickup code; the shipment leaves
+        (shipped)"""
+        code = (code or '').strip()
+        collected_by = (collected_by or '').strip()
+        if (shipment.state != 'packed'
+                or shipment.delivery_method_used != 'pickup'):
+            raise ShippingError(gettext(
+                    'sale_flow.msg_hand_over_state',
+                    shipment=shipment.rec_name))
+        expected = shipment.sale_flow_pickup_code()
+        if not expected or not secrets.compare_digest(code, expected):
+            raise ShippingError(gettext(
+                    'sale_flow.msg_hand_over_code',
+                    shipment=shipment.rec_name))
+        if not collected_by:
+            raise ShippingError(gettext(
+                    'sale_flow.msg_hand_over_collected_by'))
+        with without_check_access():
+            cls.write([shipment], {
+                    'collected_by': collected_by,
+                    'handed_over_by': Transaction().user,
+                    'collected_at': dt.datetime.now(),
+                    })
+        with Transaction().set_context(_sale_flow_handover=True):
+            cls.ship([shipment])
+
 
 class HandOverStart(ModelView):
     "Hand over a self-pickup shipment"
@@ -412,32 +441,9 @@ class HandOver(Wizard):
         return {'shipment': self.record.id}
 
     def transition_hand_over(self):
-        pool = Pool()
-        Shipment = pool.get('stock.shipment.out')
-        shipment = self.record
-        code = (self.start.code or '').strip()
-        collected_by = (self.start.collected_by or '').strip()
-        if (shipment.state != 'packed'
-                or shipment.delivery_method_used != 'pickup'):
-            raise ShippingError(gettext(
-                    'sale_flow.msg_hand_over_state',
-                    shipment=shipment.rec_name))
-        expected = shipment.sale_flow_pickup_code()
-        if not expected or not secrets.compare_digest(code, expected):
-            raise ShippingError(gettext(
-                    'sale_flow.msg_hand_over_code',
-                    shipment=shipment.rec_name))
-        if not collected_by:
-            raise ShippingError(gettext(
-                    'sale_flow.msg_hand_over_collected_by'))
-        with without_check_access():
-            Shipment.write([shipment], {
-                    'collected_by': collected_by,
-                    'handed_over_by': Transaction().user,
-                    'collected_at': dt.datetime.now(),
-                    })
-        with Transaction().set_context(_sale_flow_handover=True):
-            Shipment.ship([shipment])
+        Shipment = Pool().get('stock.shipment.out')
+        Shipment.hand_over_to(
+            self.record, self.start.code, self.start.collected_by)
         return 'end'
 
     def end(self):

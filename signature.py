@@ -33,6 +33,8 @@ from .exceptions import SignatureError
 
 # the largest signature image or photo accepted, in bytes
 MAX_IMAGE = 2 * 1024 * 1024
+# the most photos of the goods kept with one signature
+MAX_PHOTOS = 10
 
 REASONS = [
     (None, ""),
@@ -77,7 +79,9 @@ class Signature(ModelSQL, ModelView):
             ('phone', "Customer's Phone"),
             ], "Signed on", readonly=True)
     image = fields.Binary("Signature", required=True, readonly=True)
-    photo = fields.Binary("Photo of the Goods", readonly=True)
+    photos = fields.One2Many(
+        'sale.flow.signature.photo', 'signature', "Photos of the Goods",
+        readonly=True)
     lines = fields.One2Many(
         'sale.flow.signature.line', 'signature', "Lines", readonly=True)
     digest = fields.Char("Digest", readonly=True,
@@ -109,7 +113,9 @@ class Signature(ModelSQL, ModelView):
             'identity': self.identity or '',
             'signed_at': self.signed_at.isoformat(),
             'image': hashlib.sha256(bytes(self.image or b'')).hexdigest(),
-            'photo': hashlib.sha256(bytes(self.photo or b'')).hexdigest(),
+            'photos': [
+                hashlib.sha256(bytes(p.image or b'')).hexdigest()
+                for p in sorted(self.photos, key=lambda p: p.id)],
             'lines': [
                 [l.product.code or str(l.product.id), l.delivered,
                     l.accepted, l.refused, l.reason or '',
@@ -135,13 +141,25 @@ class Signature(ModelSQL, ModelView):
             raise AccessError(gettext('sale_flow.msg_signature_frozen'))
 
 
-class SignatureLine(ModelSQL, ModelView):
-    "Line of a signature: what the customer accepted and refused"
-    __name__ = 'sale.flow.signature.line'
+class SignedContent(ModelSQL):
+    "Part of a signature: created with it, never written nor deleted"
 
     signature = fields.Many2One(
         'sale.flow.signature', "Signature", required=True,
         ondelete='CASCADE', readonly=True)
+
+    @classmethod
+    def check_modification(cls, mode, records, values=None, external=False):
+        super().check_modification(
+            mode, records, values=values, external=external)
+        if mode in {'write', 'delete'}:
+            raise AccessError(gettext('sale_flow.msg_signature_frozen'))
+
+
+class SignatureLine(SignedContent, ModelView):
+    "Line of a signature: what the customer accepted and refused"
+    __name__ = 'sale.flow.signature.line'
+
     move = fields.Many2One('stock.move', "Move", readonly=True,
         ondelete='SET NULL')
     product = fields.Many2One('product.product', "Product", readonly=True)
@@ -153,12 +171,12 @@ class SignatureLine(ModelSQL, ModelView):
     reason_string = reason.translated('reason')
     reason_text = fields.Char("Reason Details", readonly=True)
 
-    @classmethod
-    def check_modification(cls, mode, lines, values=None, external=False):
-        super().check_modification(
-            mode, lines, values=values, external=external)
-        if mode in {'write', 'delete'}:
-            raise AccessError(gettext('sale_flow.msg_signature_frozen'))
+
+class SignaturePhoto(SignedContent, ModelView):
+    "Photo of the goods taken at the signature"
+    __name__ = 'sale.flow.signature.photo'
+
+    image = fields.Binary("Photo", required=True, readonly=True)
 
 
 class ShipmentOut(metaclass=PoolMeta):
@@ -178,8 +196,12 @@ class ShipmentOut(metaclass=PoolMeta):
         super().__setup__()
         cls._buttons.update({
                 'sign': {
-                    'invisible': Eval('state') != 'shipped',
-                    'depends': ['state'],
+                    # a self-pickup shipment is signed at the counter,
+                    # handed over at the same time
+                    'invisible': ((Eval('state') != 'shipped')
+                        & ((Eval('state') != 'packed')
+                            | (Eval('delivery_method') != 'pickup'))),
+                    'depends': ['state', 'delivery_method'],
                     },
                 'sign_link': {
                     'invisible': Eval('state') != 'shipped',
@@ -289,10 +311,26 @@ class SignStart(ModelView):
         help="The name of the person who signs.")
     identity = fields.Char("Identity Check",
         help="The last four digits of the signer's phone on the customer.")
+    pickup = fields.Boolean("Self-Pickup", readonly=True)
+    pickup_code = fields.Char("Pickup Code",
+        states={
+            'invisible': ~Eval('pickup'),
+            'required': Eval('pickup', False),
+            },
+        help="The code the customer received when the order was confirmed: "
+        "the goods are handed over with the signature.")
     image = fields.Binary("Signature", required=True,
         help="The signature, drawn or photographed.")
-    photo = fields.Binary("Photo of the Goods")
+    photos = fields.One2Many('sale.flow.sign.photo', None,
+        "Photos of the Goods")
     lines = fields.One2Many('sale.flow.sign.line', None, "Lines")
+
+
+class SignPhoto(ModelView):
+    "Customer signature: a photo of the goods"
+    __name__ = 'sale.flow.sign.photo'
+
+    image = fields.Binary("Photo", required=True)
 
 
 class SignLine(ModelView):
@@ -332,6 +370,7 @@ class Sign(Wizard):
         shipment = self.record
         return {
             'shipment': shipment.id,
+            'pickup': shipment.state == 'packed',
             'lines': [{
                     'move': m.id,
                     'product': m.product.id,
@@ -349,7 +388,8 @@ class Sign(Wizard):
                 'signer': self.start.signer,
                 'identity': self.start.identity,
                 'image': self.start.image,
-                'photo': self.start.photo,
+                'photos': [p.image for p in self.start.photos],
+                'pickup_code': self.start.pickup_code,
                 'lines': [{
                         'move': l.move.id,
                         'accepted': l.accepted,
@@ -378,12 +418,15 @@ class SignatureSign(metaclass=PoolMeta):
     @classmethod
     def sign(cls, shipment, values):
         """Record the signature of the shipment with values (signer,
-        identity, image, photo, lines: move, accepted, refused, reason,
-        reason_text), complete the shipment and open the after-sales case
-        of refused goods.  Return the signature."""
+        identity, image, photos, lines: move, accepted, refused, reason,
+        reason_text; pickup_code for a self-pickup shipment still at the
+        counter, which is handed over to the signer), complete the shipment
+        and open the after-sales case of refused goods.  Return the
+        signature."""
         pool = Pool()
         Shipment = pool.get('stock.shipment.out')
         Line = pool.get('sale.flow.signature.line')
+        Photo = pool.get('sale.flow.signature.photo')
         shipment = Shipment(int(shipment))
         Shipment.lock([shipment])
         shipment = Shipment(shipment.id)
@@ -391,7 +434,9 @@ class SignatureSign(metaclass=PoolMeta):
             raise SignatureError(gettext(
                     'sale_flow.msg_signature_unique_shipment',
                     shipment=shipment.rec_name))
-        if shipment.state != 'shipped':
+        pickup = (shipment.state == 'packed'
+            and shipment.delivery_method_used == 'pickup')
+        if shipment.state != 'shipped' and not pickup:
             raise SignatureError(gettext(
                     'sale_flow.msg_signature_state',
                     shipment=shipment.rec_name))
@@ -435,21 +480,32 @@ class SignatureSign(metaclass=PoolMeta):
         image = values['image']
         if isinstance(image, str):
             image = base64.b64decode(image)
-        photo = values.get('photo')
-        if isinstance(photo, str):
-            photo = base64.b64decode(photo)
-        for data in [image, photo]:
+        photos = [base64.b64decode(p) if isinstance(p, str) else p
+            for p in values.get('photos') or []]
+        if not all(photos):
+            raise SignatureError(gettext('sale_flow.msg_signature_photo'))
+        if len(photos) > MAX_PHOTOS:
+            raise SignatureError(gettext(
+                    'sale_flow.msg_signature_photos',
+                    count=len(photos), limit=MAX_PHOTOS))
+        for data in [image] + photos:
             if data and len(data) > MAX_IMAGE:
                 raise SignatureError(gettext(
                         'sale_flow.msg_signature_image_size',
                         size=len(data), limit=MAX_IMAGE))
+        if pickup:
+            # the goods leave the counter with the signature
+            Shipment.hand_over_to(
+                shipment, values.get('pickup_code'), signer)
+            shipment = Shipment(shipment.id)
         # created with the user's rights: shipping clerks and managers
         channel = values.get('channel') or 'client'
         signature = cls(
             shipment=shipment, signer=signer, identity=identity or None,
             signed_at=dt.datetime.now().replace(microsecond=0),
             recorded_by=Transaction().user or None, channel=channel,
-            image=image, photo=photo, lines=lines)
+            image=image, lines=lines,
+            photos=[Photo(image=p) for p in photos])
         signature.save()
         with without_check_access(), Transaction().set_context(
                 _sale_flow_signing=True):
