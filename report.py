@@ -31,7 +31,10 @@ def product_barcode(product):
 
 
 class CompanyReport(Report):
-    "A document with the company's header (the records' company)"
+    """A document with the company's header (the records' company) and the
+    helpers its template calls"""
+    # names of the class methods given to the template
+    template_helpers = ()
 
     @classmethod
     def get_context(cls, records, header, data):
@@ -40,18 +43,15 @@ class CompanyReport(Report):
         companies = {r.company.id for r in records if r.company}
         context['company'] = (
             Company(companies.pop()) if len(companies) == 1 else None)
+        for name in cls.template_helpers:
+            context[name] = getattr(cls, name)
         return context
 
 
 class PickingList(CompanyReport):
     "Picking list: the lines of customer shipments in walking order"
     __name__ = 'sale_flow.picking_list'
-
-    @classmethod
-    def get_context(cls, records, header, data):
-        context = super().get_context(records, header, data)
-        context['picking_lines'] = cls.picking_lines
-        return context
+    template_helpers = ('picking_lines',)
 
     @classmethod
     def picking_lines(cls, shipment):
@@ -81,14 +81,7 @@ class PickingList(CompanyReport):
 class DeliveryNote(CompanyReport):
     "Delivery note (送货单): the goods, the tracking, room for the signature"
     __name__ = 'sale_flow.delivery_note'
-
-    @classmethod
-    def get_context(cls, records, header, data):
-        context = super().get_context(records, header, data)
-        context['delivery_lines'] = cls.delivery_lines
-        context['order_numbers'] = cls.order_numbers
-        context['signature_image'] = cls.signature_image
-        return context
+    template_helpers = ('delivery_lines', 'order_numbers', 'signature_image')
 
     @staticmethod
     def signature_image(signature):
