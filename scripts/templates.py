@@ -384,11 +384,96 @@ def delivery_note():
             ('Tracking', [5.0, 13.0]), ('Signature', [9.0, 9.0])])
 
 
+def order_confirmation():
+    """销售订单确认书: what the customer ordered, at what price, how it is
+    delivered, and the customer's acknowledgement (回执)"""
+    widths = [2.4, 6.3, 1.9, 1.2, 2.9, 3.3]
+    head = head_row("Code", "Product", "Quantity", "Unit", "Unit Price",
+        "Amount")
+    lines = table('Lines', widths,
+        directive_row('for each="line in confirmation_lines(sale)"', 6),
+        row(
+            goods_cells(),
+            cell(p(d('format_currency(line.unit_price, user.language, '
+                        'sale.currency, digits=line.price_digits)'),
+                    style='Right')),
+            cell(p(d('format_currency(line.amount, user.language, '
+                        'sale.currency)'), style='Right'))),
+        directive_row('/for', 6),
+        header=head)
+    totals = table('Totals', [11.5, 3.2, 3.3], *(
+            row(
+                cell(style='Plain'),
+                cell(p(t(label), style=style), style='Plain'),
+                cell(p(d('format_currency(sale.%s, user.language, '
+                            'sale.currency)' % field), style='Right'),
+                    style='Plain'))
+            for label, field, style in [
+                ("Untaxed Amount", 'untaxed_amount', 'Standard'),
+                ("Tax", 'tax_amount', 'Standard'),
+                ("Total", 'total_amount', 'Heading')]))
+    info = table('Info', [9.0, 9.0],
+        row(
+            cell(
+                number_heading("Order", 'sale')
+                + p(t("Order Date:") + ' '
+                    + d('format_date(sale.sale_date, user.language) '
+                        'if sale.sale_date else \'\''))
+                + p(t("Your reference:") + ' ' + d('sale.reference or \'\''))
+                + p(t("Intake reference:") + ' '
+                    + d('sale.intake_reference or \'\''))
+                + p(t("Channel:") + ' ' + d('sale.channel_string'))
+                + p(t("Payment Term:") + ' '
+                    + d('sale.payment_term.rec_name '
+                        'if sale.payment_term else \'\''))
+                + delivery_method_lines('sale')
+                + p(d('if test="sale.delivery_method == \'pickup\'"'))
+                + p(t("Pickup code:") + ' ' + d('sale.pickup_code or \'\''),
+                    style='Heading')
+                + p(d('/if')),
+                style='Plain'),
+            cell(
+                p(t("Customer"), style='Heading')
+                + p(d('sale.party.rec_name'))
+                + p(' ')
+                + p(t("Invoice to"), style='Heading')
+                + address_lines('sale.invoice_address')
+                + p(' ')
+                + p(t("Deliver to"), style='Heading')
+                + address_lines('sale.shipment_address'),
+                style='Plain')))
+    receipt = table('Receipt', [9.0, 9.0],
+        row(
+            cell(p(t("Customer's stamp:"))
+                + p(' ') * 5
+                + p('______________________________'), style='Plain'),
+            cell(p(t("Confirmed by (name):"))
+                + p(' ')
+                + p('______________________________')
+                + p(t("Signature and date:"))
+                + p(' ')
+                + p('______________________________'), style='Plain')))
+    body = pages("Order Confirmation",
+        info,
+        lines,
+        totals,
+        p(t("Currency:") + ' ' + d('sale.currency.code'), style='Small'),
+        p(t("Acknowledgement"), style='Heading'),
+        p(t("Please check the goods, quantities, prices and addresses; "
+                "sign, stamp and return a copy of this confirmation to "
+                "confirm the order."), style='Small'),
+        receipt,
+        record='sale')
+    return document(body, [('Info', [9.0, 9.0]), ('Lines', widths),
+            ('Totals', [11.5, 3.2, 3.3]), ('Receipt', [9.0, 9.0])])
+
+
 def main():
     os.makedirs(REPORT, exist_ok=True)
     for name, build in [
             ('picking_list', picking_list),
-            ('delivery_note', delivery_note)]:
+            ('delivery_note', delivery_note),
+            ('order_confirmation', order_confirmation)]:
         path = os.path.join(REPORT, name + '.fodt')
         with open(path, 'w', encoding='utf-8') as fp:
             fp.write(build())
