@@ -39,3 +39,7 @@ class TrackingValidationError(ValidationError):
 
 class SignatureError(UserError):
     pass
+
+
+class DocumentError(UserError):
+    pass

@@ -460,6 +460,7 @@ class Sale(metaclass=PoolMeta):
             },
         help="Express courier, logistics company or self-pickup at the "
         "warehouse (a shipment address of the warehouse).")
+    delivery_method_string = delivery_method.translated('delivery_method')
     pickup_code = fields.Char(
         "Pickup Code", readonly=True,
         states={

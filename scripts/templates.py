@@ -152,6 +152,22 @@ def row(*cells):
     return '<table:table-row>%s</table:table-row>' % ''.join(cells)
 
 
+def head_row(*texts):
+    "A table's header row: one bold, shaded cell per text"
+    return row(*(cell(p(t(text), style='Heading'), style='Head')
+            for text in texts))
+
+
+def goods_cells():
+    "The cells code, product, quantity and unit of a line of goods"
+    return (
+        cell(p(d('line.code')))
+        + cell(p(d('line.product')))
+        + cell(p(d('format_number(line.quantity, user.language, '
+                    'digits=line.digits)'), style='Right'))
+        + cell(p(d('line.unit'))))
+
+
 def directive_row(directive, columns):
     "A row holding only a directive: relatorio repeats the rows between"
     return row(cell(p(d(directive)), style='Plain', span=columns))
@@ -199,11 +215,12 @@ def company_header():
         + p(d('/if')))
 
 
-def pages(title, *content):
-    "One page per shipment of the records, with the company's header"
+def pages(title, *content, record='shipment'):
+    """One page per record of the records (named record in the template),
+    with the company's header"""
     return (
-        p(d('for each="shipment in records"'))
-        + p(d('if test="shipment != records[0]"'))
+        p(d('for each="%s in records"' % record))
+        + p(d('if test="%s != records[0]"' % record))
         + p(style='Break')
         + p(d('/if'))
         + company_header()
@@ -212,15 +229,20 @@ def pages(title, *content):
         + p(d('/for')))
 
 
+def number_heading(label, record):
+    "The record's number as heading and as a Code 128 barcode"
+    return (
+        p(t(label) + ' ' + d(record + '.number'), style='Heading')
+        + p(d('if test="%s.number"' % record))
+        + p(image('barcode(\'code128\', %s.number, width=0.5, '
+                'height=10, size=(\'6cm\', \'1.6cm\'))' % record,
+                '6cm', '1.6cm', label))
+        + p(d('/if')))
+
+
 def shipment_heading():
     "The shipment's number as heading and as a barcode"
-    return (
-        p(t("Shipment") + ' ' + d('shipment.number'), style='Heading')
-        + p(d('if test="shipment.number"'))
-        + p(image('barcode(\'code128\', shipment.number, width=0.5, '
-                'height=10, size=(\'6cm\', \'1.6cm\'))', '6cm', '1.6cm',
-                'Shipment'))
-        + p(d('/if')))
+    return number_heading("Shipment", 'shipment')
 
 
 def address_lines(expression):
@@ -232,11 +254,20 @@ def address_lines(expression):
         + p(d('/for')))
 
 
+def delivery_method_lines(record):
+    "How the record's goods travel: delivery method and carrier"
+    return (
+        p(t("Delivery:") + ' '
+            + d('%s.delivery_method_string or \'\'' % record))
+        + p(t("Carrier:") + ' '
+            + d('%s.carrier.party.rec_name if %s.carrier else \'\''
+                % (record, record))))
+
+
 def picking_list():
     widths = [3.0, 2.2, 5.0, 4.3, 1.6, 1.0, 0.9]
-    head = row(*(cell(p(t(text), style='Heading'), style='Head')
-            for text in ["Location", "Code", "Product", "Barcode",
-                "Quantity", "Unit", "✓"]))
+    head = head_row("Location", "Code", "Product", "Barcode", "Quantity",
+        "Unit", "✓")
     lines = table('Lines', widths,
         directive_row('for each="line in picking_lines(shipment)"', 7),
         row(
@@ -284,18 +315,10 @@ def picking_list():
 def delivery_note():
     "送货单: what is delivered, how to follow it, and room for the signature"
     widths = [2.6, 7.4, 2.2, 1.4, 4.4]
-    head = row(*(cell(p(t(text), style='Heading'), style='Head')
-            for text in ["Code", "Product", "Quantity", "Unit",
-                "Package"]))
+    head = head_row("Code", "Product", "Quantity", "Unit", "Package")
     lines = table('Lines', widths,
         directive_row('for each="line in delivery_lines(shipment)"', 5),
-        row(
-            cell(p(d('line.code'))),
-            cell(p(d('line.product'))),
-            cell(p(d('format_number(line.quantity, user.language, '
-                        'digits=line.digits)'), style='Right')),
-            cell(p(d('line.unit'))),
-            cell(p(d('line.package')))),
+        row(goods_cells(), cell(p(d('line.package')))),
         directive_row('/for', 5),
         header=head)
     tracking = table('Tracking', [5.0, 13.0],
@@ -303,10 +326,7 @@ def delivery_note():
             2),
         row(cell(p(d('number'))), cell(p(d('link or \'\'')))),
         directive_row('/for', 2),
-        header=row(
-            cell(p(t("Tracking Number"), style='Heading'), style='Head'),
-            cell(p(t("Follow the delivery"), style='Heading'),
-                style='Head')))
+        header=head_row("Tracking Number", "Follow the delivery"))
     info = table('Info', [9.0, 9.0],
         row(
             cell(
@@ -319,11 +339,7 @@ def delivery_note():
                         'or shipment.planned_date, user.language) '
                         'if (shipment.effective_date or shipment.planned_date)'
                         ' else \'\''))
-                + p(t("Delivery:") + ' '
-                    + d('shipment.delivery_method_string or \'\''))
-                + p(t("Carrier:") + ' '
-                    + d('shipment.carrier.party.rec_name '
-                        'if shipment.carrier else \'\'')),
+                + delivery_method_lines('shipment'),
                 style='Plain'),
             cell(
                 p(t("Deliver to"), style='Heading')
@@ -368,11 +384,96 @@ def delivery_note():
             ('Tracking', [5.0, 13.0]), ('Signature', [9.0, 9.0])])
 
 
+def order_confirmation():
+    """销售订单确认书: what the customer ordered, at what price, how it is
+    delivered, and the customer's acknowledgement (回执)"""
+    widths = [2.4, 6.3, 1.9, 1.2, 2.9, 3.3]
+    head = head_row("Code", "Product", "Quantity", "Unit", "Unit Price",
+        "Amount")
+    lines = table('Lines', widths,
+        directive_row('for each="line in confirmation_lines(sale)"', 6),
+        row(
+            goods_cells(),
+            cell(p(d('format_currency(line.unit_price, user.language, '
+                        'sale.currency, digits=line.price_digits)'),
+                    style='Right')),
+            cell(p(d('format_currency(line.amount, user.language, '
+                        'sale.currency)'), style='Right'))),
+        directive_row('/for', 6),
+        header=head)
+    totals = table('Totals', [11.5, 3.2, 3.3], *(
+            row(
+                cell(style='Plain'),
+                cell(p(t(label), style=style), style='Plain'),
+                cell(p(d('format_currency(sale.%s, user.language, '
+                            'sale.currency)' % field), style='Right'),
+                    style='Plain'))
+            for label, field, style in [
+                ("Untaxed Amount", 'untaxed_amount', 'Standard'),
+                ("Tax", 'tax_amount', 'Standard'),
+                ("Total", 'total_amount', 'Heading')]))
+    info = table('Info', [9.0, 9.0],
+        row(
+            cell(
+                number_heading("Order", 'sale')
+                + p(t("Order Date:") + ' '
+                    + d('format_date(sale.sale_date, user.language) '
+                        'if sale.sale_date else \'\''))
+                + p(t("Your reference:") + ' ' + d('sale.reference or \'\''))
+                + p(t("Intake reference:") + ' '
+                    + d('sale.intake_reference or \'\''))
+                + p(t("Channel:") + ' ' + d('sale.channel_string'))
+                + p(t("Payment Term:") + ' '
+                    + d('sale.payment_term.rec_name '
+                        'if sale.payment_term else \'\''))
+                + delivery_method_lines('sale')
+                + p(d('if test="sale.delivery_method == \'pickup\'"'))
+                + p(t("Pickup code:") + ' ' + d('sale.pickup_code or \'\''),
+                    style='Heading')
+                + p(d('/if')),
+                style='Plain'),
+            cell(
+                p(t("Customer"), style='Heading')
+                + p(d('sale.party.rec_name'))
+                + p(' ')
+                + p(t("Invoice to"), style='Heading')
+                + address_lines('sale.invoice_address')
+                + p(' ')
+                + p(t("Deliver to"), style='Heading')
+                + address_lines('sale.shipment_address'),
+                style='Plain')))
+    receipt = table('Receipt', [9.0, 9.0],
+        row(
+            cell(p(t("Customer's stamp:"))
+                + p(' ') * 5
+                + p('______________________________'), style='Plain'),
+            cell(p(t("Confirmed by (name):"))
+                + p(' ')
+                + p('______________________________')
+                + p(t("Signature and date:"))
+                + p(' ')
+                + p('______________________________'), style='Plain')))
+    body = pages("Order Confirmation",
+        info,
+        lines,
+        totals,
+        p(t("Currency:") + ' ' + d('sale.currency.code'), style='Small'),
+        p(t("Acknowledgement"), style='Heading'),
+        p(t("Please check the goods, quantities, prices and addresses; "
+                "sign, stamp and return a copy of this confirmation to "
+                "confirm the order."), style='Small'),
+        receipt,
+        record='sale')
+    return document(body, [('Info', [9.0, 9.0]), ('Lines', widths),
+            ('Totals', [11.5, 3.2, 3.3]), ('Receipt', [9.0, 9.0])])
+
+
 def main():
     os.makedirs(REPORT, exist_ok=True)
     for name, build in [
             ('picking_list', picking_list),
-            ('delivery_note', delivery_note)]:
+            ('delivery_note', delivery_note),
+            ('order_confirmation', order_confirmation)]:
         path = os.path.join(REPORT, name + '.fodt')
         with open(path, 'w', encoding='utf-8') as fp:
             fp.write(build())
