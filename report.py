@@ -4,12 +4,13 @@
 scripts/templates.py).
 
 The picking list (拣货单) of outbound, the delivery note (送货单) of
-shipping and the order confirmation (销售订单确认书); the sales statistics
-(销售统计报表) come with their step.  The actions ask for PDF: trytond
+shipping, the order confirmation (销售订单确认书) and the sales statistics
+(销售统计报表) with a chart.  The actions ask for PDF: trytond
 converts with LibreOffice where it is installed (and returns the ODT when
 it is not).
 """
 
+import io
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -17,6 +18,7 @@ from trytond.i18n import gettext
 from trytond.modules.product import price_digits
 from trytond.pool import Pool
 from trytond.report import Report
+from trytond.transaction import Transaction
 
 from .exceptions import DocumentError
 
@@ -167,6 +169,99 @@ class OrderConfirmation(CompanyReport):
                     amount=line.amount or 0,
                     ))
         return lines
+
+
+class SalesStatistics(CompanyReport):
+    """Sales statistics (销售统计报表) of the periods printed, with their
+    totals, a chart and the top customers and products of the same
+    context (company, dates, warehouse, channel)"""
+    __name__ = 'sale_flow.sales_statistics'
+
+    FIGURES = ['orders', 'quantity', 'revenue', 'ordered', 'delivered',
+        'cost', 'profit', 'refused', 'invoiced', 'not_invoiced', 'open']
+    TOP = 10
+
+    @classmethod
+    def get_context(cls, records, header, data):
+        pool = Pool()
+        Customer = pool.get('sale.flow.statistics.customer')
+        Product = pool.get('sale.flow.statistics.product')
+        Context = pool.get('sale.flow.statistics.context')
+        context = super().get_context(records, header, data)
+        periods = sorted(records, key=lambda r: r.date)
+        context['periods'] = periods
+        totals = SimpleNamespace(**{
+                name: sum((getattr(r, name) or 0 for r in periods),
+                    Decimal(0) if name not in {'orders', 'quantity'} else 0)
+                for name in cls.FIGURES})
+        totals.margin = (float((100 * totals.profit / totals.delivered
+                    ).quantize(Decimal('0.01')))
+            if totals.delivered else None)
+        context['totals'] = totals
+        context['currency'] = (periods[0].currency if periods
+            else context['company'].currency if context['company'] else None)
+        values = Transaction().context
+        context['from_date'] = values.get('from_date')
+        context['to_date'] = values.get('to_date')
+        context['period'] = dict(Context.fields_get(['period'])['period'][
+                'selection']).get(values.get('period') or 'month', '')
+        order = [('revenue', 'DESC'), ('id', 'ASC')]
+        context['top_customers'] = Customer.search(
+            [], order=order, limit=cls.TOP)
+        context['top_products'] = Product.search(
+            [], order=order, limit=cls.TOP)
+        context['chart'] = cls.chart(periods, values.get('period') or 'month')
+        return context
+
+    @classmethod
+    def chart(cls, periods, period='month', width=1600, height=450):
+        """Bars of the revenue and the profit per period, as a PNG for the
+        template (the legend is in the document, translated)"""
+        from PIL import Image, ImageDraw, ImageFont
+        image = Image.new('RGB', (width, height), 'white')
+        draw = ImageDraw.Draw(image)
+        try:
+            font = ImageFont.load_default(size=20)
+        except TypeError:
+            font = ImageFont.load_default()
+        left, right, top, bottom = 130, 20, 20, 60
+        values = [float(v or 0) for r in periods
+            for v in (r.revenue, r.profit)]
+        high = max(values + [0]) or 1
+        low = min(values + [0])
+        span = (high - low) or 1
+
+        def y(value):
+            return top + (high - value) / span * (height - top - bottom)
+        # axes and a few grid lines with their values
+        for i in range(5):
+            value = low + span * i / 4
+            draw.line([(left, y(value)), (width - right, y(value))],
+                fill='#dddddd')
+            draw.text((10, y(value) - 10), '{:,.0f}'.format(value),
+                fill='black', font=font)
+        draw.line([(left, y(0)), (width - right, y(0))], fill='black')
+        slot = (width - left - right) / max(len(periods), 1)
+        bar = max(slot * 0.35, 1)
+        # at most 12 labels, as short as the period allows
+        step = max(1, -(-len(periods) // 12))
+        label = {'year': slice(0, 4), 'month': slice(0, 7)}.get(
+            period, slice(5, 10))
+        for i, period in enumerate(periods):
+            x = left + i * slot + slot * 0.15
+            for j, (value, color) in enumerate([
+                        (period.revenue, '#2f6db5'),
+                        (period.profit, '#3c9a4b')]):
+                value = float(value or 0)
+                x0 = x + j * bar
+                draw.rectangle([x0, min(y(value), y(0)), x0 + bar - 2,
+                        max(y(value), y(0))], fill=color)
+            if i % step == 0 and period.date:
+                draw.text((x, height - bottom + 15),
+                    period.date.isoformat()[label], fill='black', font=font)
+        data = io.BytesIO()
+        image.save(data, 'PNG')
+        return (data.getvalue(), 'image/png', '24cm', '6.75cm')
 
 
 class ShipmentShippedEmail(Report):

@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import json
 import secrets
+from collections import defaultdict
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
@@ -589,6 +590,21 @@ class SignatureSign(metaclass=PoolMeta):
                         'always': False,
                         } for l in lines if l.move.origin
                     and l.move.origin.__name__ == 'sale.line'])
+            # the statistics read the refused quantity on the order line
+            SaleLine = pool.get('sale.line')
+            refused = defaultdict(float)
+            for line in lines:
+                origin = line.move.origin
+                if isinstance(origin, SaleLine):
+                    refused[origin] += line.refused
+            to_write = []
+            for sale_line, quantity in refused.items():
+                to_write.extend(([sale_line], {
+                            'refused_quantity': (
+                                (sale_line.refused_quantity or 0) + quantity),
+                            }))
+            if to_write:
+                SaleLine.write(*to_write)
             Return.receive([return_])
             Return.do([return_])
             sale = next(
@@ -615,45 +631,6 @@ class SignatureSign(metaclass=PoolMeta):
                 signature.return_shipment = return_
                 signature.complaint = complaint
                 signature.save()
-
-
-class SaleLine(metaclass=PoolMeta):
-    __name__ = 'sale.line'
-
-    def set_quantities(self):
-        super().set_quantities()
-        # Tryton adds up every move of the line, but the goods refused at
-        # the signature come back to stock by moves of the same line: they
-        # count less, not more, in the actual quantity (which Tryton's sale
-        # reporting uses for the revenue)
-        Uom = Pool().get('product.uom')
-        if self.type != 'line' or not self.unit:
-            return
-        moves = [m for m in self.moves if m.state != 'cancelled']
-
-        def against(move):
-            from_type = move.from_location.type
-            to_type = move.to_location.type
-            if self.quantity >= 0:
-                return from_type == 'customer' and to_type != 'customer'
-            return to_type == 'customer' and from_type != 'customer'
-        if not any(against(m) for m in moves):
-            return
-        moved = 0
-        for move in moves:
-            quantity = Uom.compute_qty(
-                move.unit, move.quantity, self.unit, round=False)
-            moved += -quantity if against(move) else quantity
-        if self.quantity < 0:
-            moved *= -1
-        invoiced = sum(
-            Uom.compute_qty(l.unit or self.unit, l.quantity, self.unit,
-                round=False)
-            for l in self.invoice_lines
-            if not l.invoice or l.invoice.state != 'cancelled')
-        actual = self.unit.round(max(moved, invoiced, key=abs))
-        if self.actual_quantity != actual:
-            self.actual_quantity = actual
 
 
 RATINGS = [

@@ -23,7 +23,7 @@ The figures reconcile instead of mixing bases:
 
 from decimal import Decimal
 
-from sql import Null, With
+from sql import Cast, Column, Literal, Null, Union, With
 from sql.aggregate import Avg, Count, Max, Min, Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import DateTrunc, Function, Round
@@ -32,13 +32,23 @@ from sql.operators import Concat, Like
 from trytond import backend
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
-from trytond.pool import Pool
+from trytond.modules.product import price_digits, round_price
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
 
 from .sale_flow import CHANNELS
 
 SALE_STATES = ['confirmed', 'processing', 'done']
+# the columns of an order the statistics may keep apart
+ORDER_COLUMNS = {
+    'sale': lambda sale: sale.id,
+    'customer': lambda sale: sale.party,
+    'channel': lambda sale: sale.channel,
+    'carrier': lambda sale: sale.carrier,
+    'salesperson': lambda sale: sale.create_uid,
+    'warehouse': lambda sale: sale.warehouse,
+    }
 PERIODS = [
     ('year', "Year"),
     ('month', "Month"),
@@ -60,6 +70,225 @@ def period_start(period, date):
             return SQLiteDate(date, '-6 days', 'weekday 1')
         return DateTrunc('week', date)
     return DateTrunc(period, date)
+
+
+class SaleLine(metaclass=PoolMeta):
+    __name__ = 'sale.line'
+
+    delivered_quantity = fields.Float(
+        "Delivered Quantity", digits='unit', readonly=True,
+        help="What reached the customer and stayed there: done moves to "
+        "the customer less the ones back (services: the actual quantity).")
+    delivered_cost = fields.Numeric(
+        "Delivered Cost", digits=price_digits, readonly=True,
+        help="The cost price of the delivered goods, in the company's "
+        "currency.")
+    refused_quantity = fields.Float(
+        "Refused Quantity", digits='unit', readonly=True,
+        help="Refused at the customer's signature.")
+    invoiced_amount = fields.Numeric(
+        "Invoiced Amount", digits=(16, 4), readonly=True,
+        help="Of the posted and paid invoice lines, in the order's "
+        "currency.")
+
+    @classmethod
+    def __register__(cls, module):
+        fill = not cls.__table_handler__(module).column_exist(
+            'delivered_quantity')
+        super().__register__(module)
+        if fill:
+            # the orders processed before: from their moves and invoices
+            cls.fill_flow_figures()
+
+    @classmethod
+    def fill_flow_figures(cls):
+        """Compute the delivered quantity and cost, the refused quantity
+        and the invoiced amount of every line in SQL (the moves are taken
+        in the line's unit)"""
+        pool = Pool()
+        Move = pool.get('stock.move')
+        Location = pool.get('stock.location')
+        Sale = pool.get('sale.sale')
+        Product = pool.get('product.product')
+        Template = pool.get('product.template')
+        Invoice = pool.get('account.invoice')
+        InvoiceLine = pool.get('account.invoice.line')
+        SignatureLine = pool.get('sale.flow.signature.line')
+        ProductCostPrice = pool.get('product.cost_price')
+        cursor = Transaction().connection.cursor()
+        table = cls.__table__()
+
+        move = Move.__table__()
+        location = Location.__table__()
+        customer = location.select(
+            location.id, where=location.type == 'customer')
+        out = (move.to_location.in_(customer)
+            & ~move.from_location.in_(customer))
+        back = (move.from_location.in_(customer)
+            & ~move.to_location.in_(customer))
+        product_cost = ProductCostPrice.__table__()
+        cost_price = product_cost.select(
+            product_cost.product.as_('product'),
+            product_cost.company.as_('company'),
+            Max(product_cost.cost_price).as_('cost_price'),
+            group_by=[product_cost.product, product_cost.company])
+        move_cost = move.internal_quantity * Coalesce(
+            move.cost_price, cost_price.cost_price, 0)
+        # grouped by the output column: the same expression twice would
+        # differ by its parameters for PostgreSQL
+        moved_line = Move.origin.sql_id(move.origin, cls).as_('line')
+        moves = (move
+            .join(cost_price, 'LEFT',
+                condition=(cost_price.product == move.product)
+                & (cost_price.company == move.company))
+            .select(
+                moved_line,
+                Sum(Case((out, move.quantity), (back, -move.quantity),
+                        else_=0)).as_('delivered'),
+                Sum(Case((out, move_cost), (back, -move_cost),
+                        else_=0)).as_('cost'),
+                where=(move.state == 'done')
+                & Like(move.origin, 'sale.line,%'),
+                group_by=[moved_line]))
+        cursor.execute(*table.update(
+                [table.delivered_quantity, table.delivered_cost],
+                [moves.delivered, moves.cost],
+                from_=[moves], where=table.id == moves.line))
+
+        sale = Sale.__table__()
+        product = Product.__table__()
+        template = Template.__table__()
+        services = product.join(template,
+            condition=product.template == template.id).select(
+            product.id, where=template.type == 'service')
+        cursor.execute(*table.update(
+                [table.delivered_quantity],
+                [Coalesce(table.actual_quantity, table.quantity)],
+                where=(table.type == 'line')
+                & ((table.product == Null) | table.product.in_(services))
+                & table.sale.in_(sale.select(sale.id,
+                        where=sale.state.in_(['processing', 'done'])))))
+
+        invoice = Invoice.__table__()
+        invoice_line = InvoiceLine.__table__()
+        invoiced_line = InvoiceLine.origin.sql_id(
+            invoice_line.origin, cls).as_('line')
+        invoices = (invoice_line
+            .join(invoice, condition=invoice_line.invoice == invoice.id)
+            .select(
+                invoiced_line,
+                Sum(invoice_line.quantity * invoice_line.unit_price
+                    ).as_('amount'),
+                where=invoice.state.in_(['posted', 'paid'])
+                & Like(invoice_line.origin, 'sale.line,%'),
+                group_by=[invoiced_line]))
+        cursor.execute(*table.update(
+                [table.invoiced_amount], [invoices.amount],
+                from_=[invoices], where=table.id == invoices.line))
+
+        signature_line = SignatureLine.__table__()
+        signed_move = Move.__table__()
+        refused_line = Move.origin.sql_id(signed_move.origin, cls).as_('line')
+        refusals = (signature_line
+            .join(signed_move,
+                condition=signature_line.move == signed_move.id)
+            .select(
+                refused_line,
+                Sum(signature_line.refused).as_('refused'),
+                where=(signature_line.refused > 0)
+                & Like(signed_move.origin, 'sale.line,%'),
+                group_by=[refused_line]))
+        cursor.execute(*table.update(
+                [table.refused_quantity], [refusals.refused],
+                from_=[refusals], where=table.id == refusals.line))
+
+    @classmethod
+    def copy(cls, lines, default=None):
+        default = default.copy() if default is not None else {}
+        for name in ['delivered_quantity', 'delivered_cost',
+                'refused_quantity', 'invoiced_amount']:
+            default.setdefault(name, None)
+        return super().copy(lines, default=default)
+
+    def _moves_against(self):
+        """The done or pending moves of the line that go against it: back
+        from the customer for a sale, to it for a return"""
+        def against(move):
+            from_type = move.from_location.type
+            to_type = move.to_location.type
+            if self.quantity >= 0:
+                return from_type == 'customer' and to_type != 'customer'
+            return to_type == 'customer' and from_type != 'customer'
+        return against
+
+    def set_quantities(self):
+        """Also keep what the statistics read: the delivered quantity and
+        its cost, the invoiced amount (Sale.process calls it whenever a
+        shipment or an invoice of the order changes)"""
+        pool = Pool()
+        Uom = pool.get('product.uom')
+        super().set_quantities()
+        if self.type != 'line' or not self.unit:
+            return
+        moves = [m for m in self.moves if m.state != 'cancelled']
+        against = self._moves_against()
+        # Tryton adds up every move of the line, but the goods refused at
+        # the signature come back to stock by moves of the same line: they
+        # count less, not more, in the actual quantity (which Tryton's sale
+        # reporting uses for the revenue)
+        if any(against(m) for m in moves):
+            moved = 0
+            for move in moves:
+                quantity = Uom.compute_qty(
+                    move.unit, move.quantity, self.unit, round=False)
+                moved += -quantity if against(move) else quantity
+            if self.quantity < 0:
+                moved *= -1
+            invoiced = sum(
+                Uom.compute_qty(l.unit or self.unit, l.quantity, self.unit,
+                    round=False)
+                for l in self.invoice_lines
+                if not l.invoice or l.invoice.state != 'cancelled')
+            actual = self.unit.round(max(moved, invoiced, key=abs))
+            if self.actual_quantity != actual:
+                self.actual_quantity = actual
+
+        delivered, cost = 0, Decimal(0)
+        if not self.product or self.product.type == 'service':
+            # services are delivered with the order
+            delivered = (self.actual_quantity
+                if self.actual_quantity is not None else self.quantity)
+        else:
+            for move in moves:
+                if move.state != 'done':
+                    continue
+                from_customer = move.from_location.type == 'customer'
+                to_customer = move.to_location.type == 'customer'
+                if from_customer == to_customer:
+                    continue
+                sign = 1 if to_customer else -1
+                delivered += sign * Uom.compute_qty(
+                    move.unit, move.quantity, self.unit, round=False)
+                cost_price = move.cost_price
+                if cost_price is None:
+                    # a move from an output location other than storage
+                    # has none: the product's
+                    cost_price = move.product.cost_price or 0
+                cost += sign * Decimal(str(move.internal_quantity or 0)) * (
+                    cost_price)
+        delivered = self.unit.round(delivered)
+        cost = round_price(cost)
+        invoiced = round_price(sum(
+                (Decimal(str(l.quantity or 0)) * (l.unit_price or 0)
+                    for l in self.invoice_lines
+                    if l.invoice and l.invoice.state in {'posted', 'paid'}),
+                Decimal(0)))
+        if self.delivered_quantity != delivered:
+            self.delivered_quantity = delivered
+        if self.delivered_cost != cost:
+            self.delivered_cost = cost
+        if self.invoiced_amount != invoiced:
+            self.invoiced_amount = invoiced
 
 
 class Context(ModelView):
@@ -168,7 +397,7 @@ class Abstract(ModelSQL, ModelView):
         digits = line.currency_digits
         columns = [cls._column_id(line).as_('id'), *keys,
             line.company.as_('company'), line.currency.as_('currency'),
-            Count(line.sale, distinct=True).as_('orders'),
+            cls.orders.sql_cast(cls._column_orders(line)).as_('orders'),
             Sum(line.quantity).as_('quantity')]
         amounts = {
             'revenue': Sum(line.revenue),
@@ -213,114 +442,37 @@ class Abstract(ModelSQL, ModelView):
         return Min(line.line)
 
     @classmethod
+    def _column_orders(cls, line):
+        return Sum(line.orders)
+
+    @classmethod
+    def _order_keys(cls):
+        "The columns of the order the rows keep apart (besides its date)"
+        return [cls._dimension] if cls._dimension in ORDER_COLUMNS else []
+
+    # whether the rows are per order and product
+    _per_product = False
+
+    @classmethod
     def _lines(cls):
-        """One row per sale line of the context: its dimensions and its
-        amounts in the company's currency"""
+        """The rows the model groups, with their dimensions and their amounts
+        in the company's currency: per day, order currency and the order
+        columns of _order_keys (per order and product where _per_product).
+
+        The lines' figures are what the lines keep (one scan of the lines,
+        as Tryton's sale reporting); the orders are counted from the orders
+        themselves, not by a distinct count over the lines; the currency
+        rate of the day applies to the sums of the day."""
         pool = Pool()
         Sale = pool.get('sale.sale')
         SaleLine = pool.get('sale.line')
-        Company = pool.get('company.company')
-        Currency = pool.get('currency.currency')
-        Move = pool.get('stock.move')
         Location = pool.get('stock.location')
-        Product = pool.get('product.product')
-        Template = pool.get('product.template')
-        ProductCostPrice = pool.get('product.cost_price')
-        SignatureLine = pool.get('sale.flow.signature.line')
-        Invoice = pool.get('account.invoice')
-        InvoiceLine = pool.get('account.invoice.line')
         context = Transaction().context
-        company_id = context.get('company')
 
         line = SaleLine.__table__()
         sale = Sale.__table__()
-        product = Product.__table__()
-        template = Template.__table__()
-        company = Company.__table__()
-        currency = Currency.__table__()
-        rate_sale = With(query=Currency.currency_rate_sql())
-        rate_company = With(query=Currency.currency_rate_sql())
-
-        # the moves of sale lines: out to the customer, back from it
-        move = Move.__table__()
-        customer = Location.search([('type', '=', 'customer')], query=True)
-        out = (move.to_location.in_(customer)
-            & ~move.from_location.in_(customer))
-        back = (move.from_location.in_(customer)
-            & ~move.to_location.in_(customer))
-        # the cost price of the move, else the product's (moves to the
-        # customer from an output location other than storage have none)
-        product_cost = ProductCostPrice.__table__()
-        cost_price = product_cost.select(
-            product_cost.product.as_('product'),
-            product_cost.company.as_('company'),
-            Max(product_cost.cost_price).as_('cost_price'),
-            group_by=[product_cost.product, product_cost.company])
-        move_cost = move.internal_quantity * Coalesce(
-            move.cost_price, cost_price.cost_price, 0)
-        moves = (move
-            .join(cost_price, 'LEFT',
-                condition=(cost_price.product == move.product)
-                & (cost_price.company == move.company))
-            .select(
-                move.origin.as_('origin'),
-                Sum(Case((out, move.quantity), (back, -move.quantity),
-                        else_=0)).as_('delivered'),
-                Sum(Case((out, move_cost), (back, -move_cost),
-                        else_=0)).as_('cost'),
-                where=(move.state == 'done') & (move.company == company_id)
-                & Like(move.origin, 'sale.line,%'),
-                group_by=[move.origin]))
-
-        signature_line = SignatureLine.__table__()
-        signed_move = Move.__table__()
-        refusals = (signature_line
-            .join(signed_move,
-                condition=signature_line.move == signed_move.id)
-            .select(
-                signed_move.origin.as_('origin'),
-                Sum(signature_line.refused).as_('refused'),
-                where=(signed_move.company == company_id)
-                & (signature_line.refused > 0),
-                group_by=[signed_move.origin]))
-
-        invoice = Invoice.__table__()
-        invoice_line = InvoiceLine.__table__()
-        invoices = (invoice_line
-            .join(invoice, condition=invoice_line.invoice == invoice.id)
-            .select(
-                invoice_line.origin.as_('origin'),
-                Sum(invoice_line.quantity * invoice_line.unit_price
-                    ).as_('amount'),
-                where=invoice.state.in_(['posted', 'paid'])
-                & (invoice.company == company_id)
-                & Like(invoice_line.origin, 'sale.line,%'),
-                group_by=[invoice_line.origin]))
-
-        origin = Concat('sale.line,', line.id)
-        from_item = (line
-            .join(sale, condition=line.sale == sale.id)
-            .join(company, condition=sale.company == company.id)
-            .join(currency, condition=company.currency == currency.id)
-            .join(rate_sale,
-                condition=(sale.currency == rate_sale.currency)
-                & (rate_sale.start_date <= sale.sale_date)
-                & ((rate_sale.end_date == Null)
-                    | (rate_sale.end_date > sale.sale_date)))
-            .join(rate_company,
-                condition=(company.currency == rate_company.currency)
-                & (rate_company.start_date <= sale.sale_date)
-                & ((rate_company.end_date == Null)
-                    | (rate_company.end_date > sale.sale_date)))
-            .join(product, 'LEFT', condition=line.product == product.id)
-            .join(template, 'LEFT', condition=product.template == template.id)
-            .join(moves, 'LEFT', condition=moves.origin == origin)
-            .join(refusals, 'LEFT', condition=refusals.origin == origin)
-            .join(invoices, 'LEFT', condition=invoices.origin == origin))
-
         where = (sale.state.in_(SALE_STATES)
-            & (sale.company == company_id)
-            & (line.type == 'line'))
+            & (sale.company == context.get('company')))
         if context.get('from_date'):
             where &= sale.sale_date >= context['from_date']
         if context.get('to_date'):
@@ -331,43 +483,103 @@ class Abstract(ModelSQL, ModelView):
                         ], query=True))
         if context.get('channel'):
             where &= sale.channel == context['channel']
-
-        rate = rate_company.rate / rate_sale.rate
         quantity = Coalesce(line.actual_quantity, line.quantity)
-        # services (the shipping cost) and lines without a product have
-        # no moves: they are delivered with the order
-        delivered = Case(
-            ((template.type == Null) | (template.type == 'service'),
-                quantity),
-            else_=Coalesce(moves.delivered, 0))
-        refused = Coalesce(refusals.refused, 0)
+        # kept on the line by its processing (SaleLine.set_quantities) and
+        # the signature
+        delivered = Coalesce(line.delivered_quantity, 0)
+        refused = Coalesce(line.refused_quantity, 0)
+        amounts = [
+            ('quantity', quantity),
+            ('revenue', quantity * line.unit_price),
+            ('ordered', line.quantity * line.unit_price),
+            ('delivered', delivered * line.unit_price),
+            ('cost', Coalesce(line.delivered_cost, 0)),
+            ('refused', refused * line.unit_price),
+            ('invoiced', Coalesce(line.invoiced_amount, 0)),
+            ]
+        names = ['date', 'currency', 'company']
+        columns = [sale.sale_date, sale.currency, sale.company]
+        for key in cls._order_keys():
+            names.append(key)
+            columns.append(ORDER_COLUMNS[key](sale))
+        if cls._per_product:
+            names += ['product', 'sale']
+            columns += [line.product, sale.id]
+        from_item = line.join(sale, condition=line.sale == sale.id)
+        sale_where = where
+        where &= line.type == 'line'
+        if cls._per_product:
+            # one row per order and product
+            days = from_item.select(
+                *(c.as_(n) for c, n in zip(columns, names)),
+                Min(line.id).as_('line'),
+                Literal(1).as_('orders'),
+                *(Sum(v).as_(n) for n, v in amounts),
+                where=where,
+                group_by=[sale.id, line.product])
+        else:
+            # the sums of the lines and, to count them, the orders: each
+            # grouped on its own (in parallel where the database does)
+            group_lines = [c for c in columns]
+            group_sales = [c for c in columns]
+            rows = Union(
+                from_item.select(
+                    *(c.as_(n) for c, n in zip(columns, names)),
+                    Min(line.id).as_('line'), Literal(0).as_('orders'),
+                    *(Sum(v).as_(n) for n, v in amounts),
+                    where=where, group_by=group_lines),
+                sale.select(
+                    *(c.as_(n) for c, n in zip(columns, names)),
+                    Cast(Literal(None), 'INTEGER').as_('line'),
+                    Count(sale.id).as_('orders'),
+                    *(Literal(0).as_(n) for n, _ in amounts),
+                    where=sale_where, group_by=group_sales),
+                all_=True)
+            keys = [Column(rows, n) for n in names]
+            days = rows.select(
+                *(k.as_(n) for k, n in zip(keys, names)),
+                Min(rows.line).as_('line'),
+                Sum(rows.orders).as_('orders'),
+                *(Sum(Column(rows, n)).as_(n) for n, _ in amounts),
+                group_by=keys)
+
+        pool = Pool()
+        Company = pool.get('company.company')
+        Currency = pool.get('currency.currency')
+        company = Company.__table__()
+        currency = Currency.__table__()
+        rate_sale = With(query=Currency.currency_rate_sql())
+        rate_company = With(query=Currency.currency_rate_sql())
+        from_item = (days
+            .join(company, condition=days.company == company.id)
+            .join(currency, condition=company.currency == currency.id)
+            .join(rate_sale,
+                condition=(days.currency == rate_sale.currency)
+                & (rate_sale.start_date <= days.date)
+                & ((rate_sale.end_date == Null)
+                    | (rate_sale.end_date > days.date)))
+            .join(rate_company,
+                condition=(company.currency == rate_company.currency)
+                & (rate_company.start_date <= days.date)
+                & ((rate_company.end_date == Null)
+                    | (rate_company.end_date > days.date))))
+        rate = rate_company.rate / rate_sale.rate
+        converted = {'revenue', 'ordered', 'delivered', 'refused', 'invoiced'}
         return from_item.select(
-            line.id.as_('line'),
-            line.sale.as_('sale'),
-            sale.sale_date.as_('date'),
-            sale.company.as_('company'),
+            days.line, days.date, days.company,
             currency.id.as_('currency'),
             currency.digits.as_('currency_digits'),
-            sale.party.as_('customer'),
-            line.product.as_('product'),
-            sale.channel.as_('channel'),
-            sale.carrier.as_('carrier'),
-            sale.create_uid.as_('salesperson'),
-            sale.warehouse.as_('warehouse'),
-            quantity.as_('quantity'),
-            (quantity * line.unit_price * rate).as_('revenue'),
-            (line.quantity * line.unit_price * rate).as_('ordered'),
-            (delivered * line.unit_price * rate).as_('delivered'),
-            Coalesce(moves.cost, 0).as_('cost'),
-            (refused * line.unit_price * rate).as_('refused'),
-            (Coalesce(invoices.amount, 0) * rate).as_('invoiced'),
-            where=where,
+            *(Column(days, n) for n in names[3:]),
+            days.orders,
+            *((Column(days, n) * rate).as_(n) if n in converted
+                else Column(days, n) for n, _ in amounts),
             with_=[rate_sale, rate_company])
 
     @staticmethod
     def _line_columns(lines):
         "The columns of the lines query, to select them again"
-        return [getattr(lines, c.output_name) for c in lines.columns]
+        return [getattr(lines, getattr(c, 'output_name', None) or c.name)
+            for c in lines.columns]
 
     def get_average(self, name):
         if self.orders:
@@ -422,6 +634,7 @@ class Customer(Abstract):
 class Product(Abstract):
     "Sales statistics per product"
     __name__ = 'sale.flow.statistics.product'
+    _per_product = True
 
     product = fields.Many2One('product.product', "Product",
         context={'company': Eval('company', -1)}, depends={'company'})
@@ -432,6 +645,7 @@ class Product(Abstract):
 class Category(Abstract):
     "Sales statistics per product category"
     __name__ = 'sale.flow.statistics.category'
+    _per_product = True
 
     category = fields.Many2One('product.category', "Category",
         context={'company': Eval('company', -1)}, depends={'company'})
@@ -457,6 +671,11 @@ class Category(Abstract):
     @classmethod
     def _column_id(cls, line):
         return line.category
+
+    @classmethod
+    def _column_orders(cls, line):
+        # an order with two products of the category counts once
+        return Count(line.sale, distinct=True)
 
 
 class Channel(Abstract):
@@ -521,6 +740,10 @@ class Order(Abstract):
     @classmethod
     def _column_id(cls, line):
         return line.sale
+
+    @classmethod
+    def _order_keys(cls):
+        return ['sale', 'customer']
 
     def get_gap(self, name):
         return bool(self.refused or self.not_invoiced or self.open)

@@ -75,6 +75,13 @@ STYLES = f'''
   <style:style style:name="Right" style:family="paragraph">
    <style:paragraph-properties fo:text-align="end"/>
   </style:style>
+  <style:style style:name="Figure" style:family="paragraph">
+   <style:paragraph-properties fo:text-align="end"/>
+   <style:text-properties fo:font-size="8pt" style:font-size-asian="8pt"/>
+  </style:style>
+  <style:style style:name="Label" style:family="paragraph">
+   <style:text-properties fo:font-size="8pt" style:font-size-asian="8pt"/>
+  </style:style>
   <style:style style:name="Break" style:family="paragraph">
    <style:paragraph-properties fo:break-before="page"/>
   </style:style>
@@ -468,12 +475,108 @@ def order_confirmation():
             ('Totals', [11.5, 3.2, 3.3]), ('Receipt', [9.0, 9.0])])
 
 
+def sales_statistics():
+    """销售统计报表: the periods printed with their totals, a chart, the top
+    customers and products"""
+    money = ('format_currency({0}, user.language, currency) '
+        'if currency else {0}')
+    figures = [
+        ("Orders", 'orders', 'format_number({0}, user.language, digits=0)'),
+        ("Revenue", 'revenue', money),
+        ("Delivered", 'delivered', money),
+        ("Cost", 'cost', money),
+        ("Profit", 'profit', money),
+        ("Margin %", 'margin',
+            'format_number({0}, user.language, digits=2) '
+            'if {0} is not None else \'\''),
+        ("Refused", 'refused', money),
+        ("Invoiced", 'invoiced', money),
+        ]
+    # landscape: 26.7 cm between the margins
+    money_width = 3.35
+    widths = [2.7, 2.0] + [money_width] * 4 + [1.9] + [money_width] * 2
+
+    def figure_cells(record, style='Cell', paragraph='Figure'):
+        return ''.join(
+            cell(p(d(expression.format('%s.%s' % (record, name))),
+                    style=paragraph), style=style)
+            for _, name, expression in figures)
+    periods = table('Periods', widths,
+        directive_row('for each="row in periods"', len(widths)),
+        row(cell(p(d('format_date(row.date, user.language)'),
+                    style='Figure')),
+            figure_cells('row')),
+        directive_row('/for', len(widths)),
+        row(cell(p(t("Total"), style='Heading'), style='Head'),
+            figure_cells('totals', style='Head')),
+        header=head_row("Period", *(label for label, _, _ in figures)))
+
+    def top(title, heading, name, records, label, columns):
+        widths = [14.7] + [4.0] * len(columns)
+        return p(t(title), style='Heading') + table(name, widths,
+                directive_row('for each="row in %s"' % records,
+                    len(widths)),
+                row(cell(p(d(label), style='Label')), *(
+                        cell(p(d(expression.format('row.' + field)),
+                                style='Figure'))
+                        for _, field, expression in columns)),
+                directive_row('/for', len(widths)),
+                header=head_row(heading, *(c for c, _, _ in columns))), (
+            name, widths)
+    customers, customers_widths = top("Top Customers", "Customer",
+        'Customers',
+        'top_customers', 'row.customer.rec_name if row.customer else \'\'', [
+            ("Orders", 'orders', figures[0][2]),
+            ("Revenue", 'revenue', money),
+            ("Profit", 'profit', money)])
+    products, products_widths = top("Top Products", "Product", 'Products',
+        'top_products', 'row.product.rec_name if row.product else \'\'', [
+            ("Quantity", 'quantity',
+                'format_number({0}, user.language, digits=2)'),
+            ("Revenue", 'revenue', money),
+            ("Profit", 'profit', money)])
+    body = (
+        company_header()
+        + p(t("Sales Statistics"), style='Title')
+        + p(t("From") + ' ' + d('format_date(from_date, user.language) '
+                'if from_date else \'\'') + ' ' + t("to") + ' '
+            + d('format_date(to_date, user.language) if to_date else \'\'')
+            + ', ' + t("per") + ' ' + d('period'))
+        + p(image('chart', '24cm', '6.75cm', "Chart"))
+        + p(t("Bars per period: revenue (blue) and profit (green)."),
+            style='Small')
+        + periods
+        + p(t("Revenue is the quantity actually sold at its price; profit "
+                "is the delivered amount less the cost of the same goods; "
+                "margin is profit per 100 delivered."), style='Small')
+        + customers
+        + products
+        + p(t("Currency:") + ' ' + d('currency.code if currency else \'\''),
+            style='Small'))
+    return landscape(document(body, [('Periods', widths), customers_widths,
+                products_widths]))
+
+
+def landscape(document):
+    "The document on A4 landscape, its tables as wide as the page"
+    for portrait, wide in [
+            ('fo:page-width="21cm" fo:page-height="29.7cm"',
+                'fo:page-width="29.7cm" fo:page-height="21cm"'),
+            ('style:print-orientation="portrait"',
+                'style:print-orientation="landscape"'),
+            ('style:width="18cm"', 'style:width="26.7cm"')]:
+        assert portrait in document
+        document = document.replace(portrait, wide)
+    return document
+
+
 def main():
     os.makedirs(REPORT, exist_ok=True)
     for name, build in [
             ('picking_list', picking_list),
             ('delivery_note', delivery_note),
-            ('order_confirmation', order_confirmation)]:
+            ('order_confirmation', order_confirmation),
+            ('sales_statistics', sales_statistics)]:
         path = os.path.join(REPORT, name + '.fodt')
         with open(path, 'w', encoding='utf-8') as fp:
             fp.write(build())
