@@ -634,6 +634,28 @@ def report(args, meta, results):
         f"(Tryton by month / bare {ratio('tryton_monthly', 'bare')})")
 
 
+def agreement(config, context):
+    """Print the revenue and orders of Tryton's report and of ours over the
+    whole range: the same figures (ours rounds per month)"""
+    from trytond.modules.sale_flow.tests import tools
+    from trytond.transaction import Transaction
+
+    def work(pool):
+        Main = pool.get('sale.reporting.main')
+        with Transaction().set_context(context):
+            tryton, = Main.search([])
+            try:
+                Period = pool.get('sale.flow.statistics.period')
+            except KeyError:
+                return None
+            ours = Period.search([])
+            return (tryton.revenue, tryton.number,
+                sum(p.revenue for p in ours), sum(p.orders for p in ours))
+    result = tools.server_call(config, work)
+    if result:
+        print("  revenue, orders: Tryton %s, %s; ours %s, %s" % result)
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
@@ -701,6 +723,7 @@ def main():
     results = {name: measure(config, context, func, args.runs)
         for name, func in QUERIES}
     report(args, meta, results)
+    agreement(config, context)
     if args.explain:
         print("\nEXPLAIN ANALYZE of a. (sale.reporting.main):")
         print('\n'.join(explain(config, context, 'sale.reporting.main')))
