@@ -242,13 +242,13 @@ class SalesStatistics(CompanyReport):
                 fill='black', font=font)
         draw.line([(left, y(0)), (width - right, y(0))], fill='black')
         slot = (width - left - right) / max(len(periods), 1)
-        bar = max(slot * 0.35, 1)
+        bar = min(max(slot * 0.35, 1), 60)
         # at most 12 labels, as short as the period allows
         step = max(1, -(-len(periods) // 12))
         label = {'year': slice(0, 4), 'month': slice(0, 7)}.get(
             period, slice(5, 10))
         for i, period in enumerate(periods):
-            x = left + i * slot + slot * 0.15
+            x = left + i * slot + (slot - 2 * bar) / 2
             for j, (value, color) in enumerate([
                         (period.revenue, '#2f6db5'),
                         (period.profit, '#3c9a4b')]):
