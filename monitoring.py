@@ -9,19 +9,25 @@ records (review decisions, stock check, signatures) — never estimated
 afterwards, so the orders created before this feature have theirs too.
 """
 
+import datetime as dt
+
 from sql import Literal, Null, Union
-from sql.aggregate import Min
+from sql.aggregate import Count, Max, Min, Sum
+from sql.conditionals import Case
 from sql.operators import Concat, Like
 
-from trytond.model import ModelSQL, ModelView, fields
+from trytond.i18n import gettext
+from trytond.model import ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval, If
+from trytond.transaction import Transaction
 
 STAGES = [
     ('ordered', "Ordered"),
+    ('stock_checked', "Stock Checked"),
     ('submitted', "Submitted for Review"),
     ('approved', "Approved"),
     ('rejected', "Rejected"),
-    ('stock_checked', "Stock Checked"),
     ('released', "Released to the Warehouse"),
     ('picked', "Picked"),
     ('packed', "Packed"),
@@ -211,8 +217,263 @@ class Timeline(ModelSQL, ModelView):
         return union
 
 
+# the stages an open order moves through, in order: its position is the
+# furthest it reached
+# (the stock is checked when the order is submitted for review: it waits
+# for the reviewer then)
+FLOW = ['ordered', 'stock_checked', 'submitted', 'approved', 'released',
+    'picked', 'packed', 'shipped', 'signed', 'invoiced']
+OPEN_STATES = ['draft', 'quotation', 'confirmed', 'processing']
+
+
+def flow_positions(sale_ids=None):
+    """The query of the open orders' position in the flow: sale, position
+    (1 for ordered, ...) and since (when the order reached it)"""
+    pool = Pool()
+    Timeline = pool.get('sale.flow.timeline')
+    Sale = pool.get('sale.sale')
+    sale = Sale.__table__()
+    timeline = Timeline.table_query()
+    position = Case(*((timeline.stage == s, i + 1)
+            for i, s in enumerate(FLOW)), else_=0)
+    where = sale.state.in_(OPEN_STATES) & (position > 0)
+    if sale_ids is not None:
+        # on the timeline's column: the database filters each source
+        where &= timeline.sale.in_(sale_ids)
+    stages = (timeline
+        .join(sale, condition=timeline.sale == sale.id)
+        .select(timeline.sale.as_('sale'), position.as_('position'),
+            timeline.reached_at.as_('reached_at'), where=where))
+    furthest = stages.select(
+        stages.sale.as_('sale'), Max(stages.position).as_('position'),
+        group_by=[stages.sale])
+    reached = stages.join(furthest,
+        condition=(stages.sale == furthest.sale)
+        & (stages.position == furthest.position))
+    return reached.select(
+        furthest.sale.as_('sale'), furthest.position.as_('position'),
+        Max(stages.reached_at).as_('since'),
+        group_by=[furthest.sale, furthest.position])
+
+
+class ServiceLevel(ModelSQL, ModelView):
+    "How long an order may wait at a stage of the flow"
+    __name__ = 'sale.flow.service_level'
+
+    stage = fields.Selection(
+        [s for s in STAGES if s[0] in FLOW], "Stage", required=True,
+        sort=False,
+        help="The order has reached this stage and waits for the next.")
+    duration = fields.TimeDelta("Within", required=True,
+        help="The order is late when it waits longer at the stage.")
+    stage_string = stage.translated('stage')
+    group = fields.Many2One('res.group', "Notify",
+        help="The users of this group are told once when an order is "
+        "late.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('stage_unique', Unique(t, t.stage),
+                'sale_flow.msg_service_level_unique'),
+            ]
+        cls._order = [('id', 'ASC')]
+
+    @classmethod
+    def thresholds(cls):
+        """{position: the time before which an order reached it is late}"""
+        now = dt.datetime.now()
+        return {FLOW.index(l.stage) + 1: now - l.duration
+            for l in cls.search([])}
+
+    @classmethod
+    def late_case(cls, position, since):
+        "The SQL expression: 1 when the order is late, else 0"
+        thresholds = cls.thresholds()
+        if not thresholds:
+            return Literal(0)
+        return Case(*(((position == p) & (since < t), 1)
+                for p, t in thresholds.items()), else_=0)
+
+
+class ServiceLevelNotify(metaclass=PoolMeta):
+    "Tell the responsible users once per late order and stage"
+    __name__ = 'sale.flow.service_level'
+
+    @classmethod
+    def notify_late(cls):
+        """Notify the users of each service level's group of the orders
+        late at its stage, once per order and stage (the scheduled task)"""
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        Breach = pool.get('sale.flow.breach')
+        levels = {FLOW.index(l.stage) + 1: l for l in cls.search([])}
+        if not levels:
+            return
+        late = Sale.search([('flow_late', '=', True)])
+        known = {(b.sale.id, b.stage) for b in Breach.search([
+                    ('sale', 'in', [s.id for s in late])])}
+        breaches = []
+        for sale in late:
+            level = levels.get(sale.flow_position)
+            if not level or (sale.id, level.stage) in known:
+                continue
+            breaches.append(Breach(
+                    sale=sale, stage=level.stage,
+                    since=sale.flow_since, notified_at=dt.datetime.now()))
+            for user in (level.group.users if level.group else []):
+                Sale.notify_user([sale], 'tryton-warning', gettext(
+                        'sale_flow.msg_service_level_late',
+                        sale=sale.rec_name,
+                        stage=level.stage_string,
+                        duration=level.duration),
+                    user=user.id)
+        Breach.save(breaches)
+
+
+class Breach(ModelSQL, ModelView):
+    "An order late at a stage, notified once"
+    __name__ = 'sale.flow.breach'
+
+    sale = fields.Many2One('sale.sale', "Order", required=True,
+        ondelete='CASCADE', readonly=True)
+    stage = fields.Selection(STAGES, "Stage", required=True, readonly=True)
+    since = fields.Timestamp("At Stage since", readonly=True)
+    notified_at = fields.Timestamp("Notified at", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('sale_stage_unique', Unique(t, t.sale, t.stage),
+                'sale_flow.msg_breach_unique'),
+            ]
+        cls._order = [('notified_at', 'DESC'), ('id', 'DESC')]
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.append(
+            ('sale.flow.service_level|notify_late',
+                "Notify the Orders Late in the Flow"))
+
+
+class Board(ModelSQL, ModelView):
+    "Flow board: where the open orders are now"
+    __name__ = 'sale.flow.board'
+
+    stage = fields.Selection(
+        [s for s in STAGES if s[0] in FLOW], "Stage", readonly=True,
+        sort=False)
+    stage_string = stage.translated('stage')
+    orders = fields.Integer("Orders", readonly=True,
+        help="The open orders that reached this stage and wait for the "
+        "next.")
+    oldest = fields.Timestamp("Waiting since", readonly=True,
+        help="When the order waiting longest reached the stage.")
+    waiting = fields.Function(fields.TimeDelta("Longest Wait"),
+        'get_waiting')
+    late = fields.Integer("Late", readonly=True,
+        help="The orders waiting longer than the stage's service level.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('id', 'ASC')]
+
+    @classmethod
+    def view_attributes(cls):
+        return super().view_attributes() + [
+            ('/tree', 'visual', If(Eval('late', 0) > 0, 'danger', '')),
+            ]
+
+    @classmethod
+    def table_query(cls):
+        ServiceLevel = Pool().get('sale.flow.service_level')
+        positions = flow_positions()
+        stage = Case(*((positions.position == i + 1, s)
+                for i, s in enumerate(FLOW)))
+        return positions.select(
+            positions.position.as_('id'),
+            stage.as_('stage'),
+            Count(positions.sale).as_('orders'),
+            cls.oldest.sql_cast(Min(positions.since)).as_('oldest'),
+            Sum(ServiceLevel.late_case(
+                    positions.position, positions.since)).as_('late'),
+            group_by=[positions.position])
+
+    def get_waiting(self, name):
+        if self.oldest:
+            return dt.datetime.now() - self.oldest
+
+
 class Sale(metaclass=PoolMeta):
     __name__ = 'sale.sale'
 
     timeline = fields.One2Many(
         'sale.flow.timeline', 'sale', "Timeline", readonly=True)
+    flow_position = fields.Function(fields.Integer("Flow Position",
+            help="The furthest stage of the flow the open order reached "
+            "(1: ordered)."),
+        'get_flow', searcher='search_flow_position')
+    flow_stage = fields.Function(fields.Selection(
+            [(None, '')] + [s for s in STAGES if s[0] in FLOW],
+            "Flow Stage", help="The furthest stage the open order reached."),
+        'get_flow')
+    flow_since = fields.Function(fields.Timestamp("At Stage since"),
+        'get_flow')
+    flow_late = fields.Function(fields.Boolean("Late",
+            help="Waiting at its stage longer than the service level."),
+        'get_flow', searcher='search_flow_late')
+
+    @classmethod
+    def get_flow(cls, sales, names):
+        ServiceLevel = Pool().get('sale.flow.service_level')
+        thresholds = ServiceLevel.thresholds()
+        result = {n: {s.id: None for s in sales} for n in names}
+        if 'flow_late' in result:
+            result['flow_late'] = {s.id: False for s in sales}
+        cursor = Transaction().connection.cursor()
+        positions = flow_positions([s.id for s in sales])
+        cursor.execute(*positions.select(
+                positions.sale, positions.position, positions.since))
+        for sale_id, position, since in cursor:
+            if isinstance(since, str):
+                # SQLite gives the computed timestamp as text
+                since = dt.datetime.fromisoformat(since)
+            values = {
+                'flow_position': position,
+                'flow_stage': FLOW[position - 1],
+                'flow_since': since,
+                'flow_late': bool(position in thresholds and since
+                    and since < thresholds[position]),
+                }
+            for name in names:
+                result[name][sale_id] = values[name]
+        return result
+
+    @classmethod
+    def search_flow_position(cls, name, clause):
+        _, operator, value = clause
+        Operator = fields.SQL_OPERATORS[operator]
+        positions = flow_positions()
+        return [('id', 'in', positions.select(positions.sale,
+                    where=Operator(positions.position, value)))]
+
+    @classmethod
+    def search_flow_late(cls, name, clause):
+        ServiceLevel = Pool().get('sale.flow.service_level')
+        _, operator, value = clause
+        positions = flow_positions()
+        late = ServiceLevel.late_case(positions.position, positions.since)
+        query = positions.select(positions.sale, where=late == 1)
+        if (operator == '=') == bool(value):
+            return [('id', 'in', query)]
+        return [('id', 'not in', query)]

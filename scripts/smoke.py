@@ -32,14 +32,15 @@ CHROMIUM_ARGS = [
 # The menu and its entries as each language shows them
 MENU = {
     'en': ("Sales Flow", ["Orders", "Review Queue", "Review Findings",
-            "Shipments to Pack", "Scans", "Statistics ‣ Sales per Customer"]),
+            "Shipments to Pack", "Scans", "Statistics ‣ Sales per Customer",
+            "Flow Board"]),
     'zh_CN': ("销售流程", ["订单", "审核队列", "审核发现", "待包装发货单",
-            "扫描记录", "统计 ‣ 按客户销售"]),
+            "扫描记录", "统计 ‣ 按客户销售", "流程看板"]),
     }
 # The entries each user opens (index in MENU's list); all see the orders
 ENTRIES = {
-    'admin': [0, 1, 2, 3, 4, 5], 'reviewer': [0, 1, 2],
-    'manager': [0, 1, 2, 3, 4, 5], 'warehouse': [0, 3, 4], 'shipping': [0, 4]}
+    'admin': [0, 1, 2, 3, 4, 5, 6], 'reviewer': [0, 1, 2],
+    'manager': [0, 1, 2, 3, 4, 5, 6], 'warehouse': [0, 3, 4], 'shipping': [0, 4]}
 
 
 def main():
