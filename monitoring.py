@@ -409,9 +409,13 @@ class Board(ModelSQL, ModelView):
                     positions.position, positions.since)).as_('late'),
             group_by=[positions.position])
 
+    def get_rec_name(self, name):
+        return self.stage_string or ''
+
     def get_waiting(self, name):
         if self.oldest:
-            return dt.datetime.now() - self.oldest
+            waiting = dt.datetime.now() - self.oldest
+            return dt.timedelta(seconds=int(waiting.total_seconds()))
 
 
 class Sale(metaclass=PoolMeta):
