@@ -17,12 +17,13 @@ from sql.conditionals import Case
 from sql.functions import Extract
 from sql.operators import Concat, Like
 
-from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
+
+from .statistics import day_of, period_start
 
 STAGES = [
     ('ordered', "Ordered"),
@@ -557,23 +558,16 @@ class Issues(ModelSQL, ModelView):
 
     @classmethod
     def table_query(cls):
-        from .statistics import PERIODS, SQLiteDate, period_start
         context = Transaction().context
-        period = context.get('period') or 'month'
-        if period not in dict(PERIODS):
-            period = 'month'
         events = Union(*cls._events(), all_=True)
-        if backend.name == 'sqlite':
-            day = SQLiteDate(events.at)
-        else:
-            day = events.at.cast('DATE')
+        day = day_of(events.at)
         where = events.company == context.get('company')
         if context.get('from_date'):
             where &= day >= context['from_date']
         if context.get('to_date'):
             where &= day <= context['to_date']
         days = events.select(
-            cls.date.sql_cast(period_start(period, day)).as_('date'),
+            cls.date.sql_cast(period_start(day)).as_('date'),
             events.kind, where=where)
         date = days.date
         # the period's first day as a number (yyyymmdd): one row per period

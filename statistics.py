@@ -63,8 +63,20 @@ class SQLiteDate(Function):
     _function = 'DATE'
 
 
-def period_start(period, date):
-    "The SQL expression of the first day of the period of date"
+def day_of(timestamp):
+    "The SQL expression of the date of a timestamp"
+    if backend.name == 'sqlite':
+        return SQLiteDate(timestamp)
+    return timestamp.cast('DATE')
+
+
+def period_start(date, period=None):
+    """The SQL expression of the first day of the period of date (the
+    context's period, month by default)"""
+    if period is None:
+        period = Transaction().context.get('period')
+    if period not in dict(PERIODS):
+        period = 'month'
     if period == 'week':
         if backend.name == 'sqlite':
             return SQLiteDate(date, '-6 days', 'weekday 1')
@@ -210,16 +222,12 @@ class SaleLine(metaclass=PoolMeta):
             default.setdefault(name, None)
         return super().copy(lines, default=default)
 
-    def _moves_against(self):
-        """The done or pending moves of the line that go against it: back
-        from the customer for a sale, to it for a return"""
-        def against(move):
-            from_type = move.from_location.type
-            to_type = move.to_location.type
-            if self.quantity >= 0:
-                return from_type == 'customer' and to_type != 'customer'
-            return to_type == 'customer' and from_type != 'customer'
-        return against
+    @staticmethod
+    def _customer_direction(move):
+        "1 for a move to the customer, -1 for one back from it, else 0"
+        to_customer = move.to_location.type == 'customer'
+        from_customer = move.from_location.type == 'customer'
+        return int(to_customer) - int(from_customer)
 
     def set_quantities(self):
         """Also keep what the statistics read: the delivered quantity and
@@ -230,26 +238,22 @@ class SaleLine(metaclass=PoolMeta):
         super().set_quantities()
         if self.type != 'line' or not self.unit:
             return
-        moves = [m for m in self.moves if m.state != 'cancelled']
-        against = self._moves_against()
+        # the line's quantity of each move, towards the customer positive
+        moved = [(m, self._customer_direction(m) * Uom.compute_qty(
+                    m.unit, m.quantity, self.unit, round=False))
+            for m in self.moves if m.state != 'cancelled']
         # Tryton adds up every move of the line, but the goods refused at
         # the signature come back to stock by moves of the same line: they
         # count less, not more, in the actual quantity (which Tryton's sale
         # reporting uses for the revenue)
-        if any(against(m) for m in moves):
-            moved = 0
-            for move in moves:
-                quantity = Uom.compute_qty(
-                    move.unit, move.quantity, self.unit, round=False)
-                moved += -quantity if against(move) else quantity
-            if self.quantity < 0:
-                moved *= -1
+        if any(q * self.quantity < 0 for _, q in moved):
             invoiced = sum(
                 Uom.compute_qty(l.unit or self.unit, l.quantity, self.unit,
                     round=False)
                 for l in self.invoice_lines
                 if not l.invoice or l.invoice.state != 'cancelled')
-            actual = self.unit.round(max(moved, invoiced, key=abs))
+            actual = self.unit.round(
+                max(sum(q for _, q in moved), invoiced, key=abs))
             if self.actual_quantity != actual:
                 self.actual_quantity = actual
 
@@ -259,23 +263,17 @@ class SaleLine(metaclass=PoolMeta):
             delivered = (self.actual_quantity
                 if self.actual_quantity is not None else self.quantity)
         else:
-            for move in moves:
+            for move, quantity in moved:
                 if move.state != 'done':
                     continue
-                from_customer = move.from_location.type == 'customer'
-                to_customer = move.to_location.type == 'customer'
-                if from_customer == to_customer:
-                    continue
-                sign = 1 if to_customer else -1
-                delivered += sign * Uom.compute_qty(
-                    move.unit, move.quantity, self.unit, round=False)
+                delivered += quantity
                 cost_price = move.cost_price
                 if cost_price is None:
                     # a move from an output location other than storage
                     # has none: the product's
                     cost_price = move.product.cost_price or 0
-                cost += sign * Decimal(str(move.internal_quantity or 0)) * (
-                    cost_price)
+                cost += self._customer_direction(move) * Decimal(
+                    str(move.internal_quantity or 0)) * cost_price
         delivered = self.unit.round(delivered)
         cost = round_price(cost)
         invoiced = round_price(sum(
@@ -605,12 +603,9 @@ class Period(Abstract):
     @classmethod
     def _lines(cls):
         "The lines with the first day of their period"
-        period = Transaction().context.get('period') or 'month'
-        if period not in dict(PERIODS):
-            period = 'month'
         lines = super()._lines()
         return lines.select(*cls._line_columns(lines),
-            cls.date.sql_cast(period_start(period, lines.date)).as_(
+            cls.date.sql_cast(period_start(lines.date)).as_(
                 'period'))
 
     @classmethod
@@ -794,7 +789,7 @@ class SatisfactionAbstract(ModelSQL, ModelView):
         shipment = Shipment.__table__()
         from_item, key = cls._join(satisfaction, shipment)
         where = shipment.company == context.get('company')
-        date = cls._rated_date(satisfaction)
+        date = day_of(satisfaction.rated_at)
         if context.get('from_date'):
             where &= date >= context['from_date']
         if context.get('to_date'):
@@ -816,12 +811,6 @@ class SatisfactionAbstract(ModelSQL, ModelView):
     @classmethod
     def _column_id(cls, satisfaction, key):
         return Min(satisfaction.id)
-
-    @classmethod
-    def _rated_date(cls, satisfaction):
-        if backend.name == 'sqlite':
-            return SQLiteDate(satisfaction.rated_at)
-        return satisfaction.rated_at.cast('DATE')
 
     # the satisfaction's column grouped by
     _dimension = None
