@@ -145,6 +145,10 @@ class Abstract(ModelSQL, ModelView):
         super().__setup__()
         cls._order = [('step', 'ASC'), ('average', 'DESC'), ('id', 'ASC')]
 
+    def get_rec_name(self, name):
+        # the graphs show it (the clients draw a selection's key)
+        return self.step_string or ''
+
     @classmethod
     def _durations(cls):
         """The cycle times of the steps done in the context: sale, step,
@@ -267,7 +271,12 @@ class Channel(Abstract):
 
     channel = fields.Selection([(None, "")] + CHANNELS, "Channel")
 
+    channel_string = channel.translated('channel')
+
     _dimension = 'channel'
+
+    def get_rec_name(self, name):
+        return self.channel_string or ''
 
     @classmethod
     def _key_number(cls, channel):

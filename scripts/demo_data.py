@@ -4,10 +4,14 @@
 """Fill a sale_flow database with demo data (see tests/tools.py).
 
 The orders are spread over the flow: some typed in, some waiting for
-review, some released, picked, packed, shipped and delivered.
+review, some released, picked, packed, shipped, and four in ten signed for
+by the customer; their steps are then given a history over the last weeks
+(the flow board and the cycle times have something to show).
 """
 
 import argparse
+import datetime as dt
+import random
 import time
 
 from proteus import config as pconfig
@@ -31,17 +35,23 @@ def main():
     tools.setup_demo(config=config, customers=args.customers,
         products=args.products, language=args.language)
     sale_ids = tools.create_orders(config=config, count=args.orders)
-    # Spread the orders over the stages; the oldest go furthest.
-    stages = ['done', 'shipped', 'packed', 'picked', 'processing',
-        'quotation', 'draft']
-    share = max(1, len(sale_ids) // len(stages))
-    for i, stage in enumerate(stages):
-        chunk = sale_ids[i * share:(i + 1) * share]
-        if stage == 'draft':
-            chunk = sale_ids[i * share:]
-        if chunk and stage != 'draft':
+    # Spread the orders over the stages, four tenths signed for; the oldest
+    # go furthest.
+    stages = [('signed', 4), ('shipped', 1), ('packed', 1), ('picked', 1),
+        ('processing', 1), ('quotation', 1), ('draft', 1)]
+    parts = sum(n for _, n in stages)
+    end = 0
+    for stage, n in stages:
+        begin, end = end, end + max(1, len(sale_ids) * n // parts)
+        chunk = sale_ids[begin:end] if stage != 'draft' else sale_ids[begin:]
+        if chunk and stage == 'signed':
+            tools.advance_orders(config=config, sale_ids=chunk,
+                stage='shipped')
+            sign_delivered(config, chunk)
+        elif chunk and stage != 'draft':
             tools.advance_orders(config=config, sale_ids=chunk, stage=stage)
     review_examples(config)
+    spread_history(config)
     print("demo data: %d customers, %d products, %d orders in %.1f s" % (
             args.customers, args.products, len(sale_ids) + 3,
             time.monotonic() - start))
@@ -80,6 +90,101 @@ def review_examples(config):
                     'unit_price': product.list_price_used,
                     }])
         Sale.quote(Sale.browse([web_id, cheap.id, short.id]))
+    tools.server_call(config, work)
+
+
+def signature_image():
+    "A signature drawn in a PNG, base64 encoded"
+    import base64
+    import io
+
+    from PIL import Image, ImageDraw
+    image = Image.new('RGB', (300, 100), 'white')
+    draw = ImageDraw.Draw(image)
+    draw.line([(20, 70), (60, 20), (90, 80), (130, 30), (170, 75),
+            (210, 35), (280, 60)], fill='navy', width=4)
+    data = io.BytesIO()
+    image.save(data, 'PNG')
+    return base64.b64encode(data.getvalue()).decode()
+
+
+def sign_delivered(config, sale_ids):
+    """The customers sign for the shipped goods of the orders (the identity
+    check with the last four digits of their phone)"""
+    image = signature_image()
+
+    def work(pool):
+        Sale = pool.get('sale.sale')
+        Signature = pool.get('sale.flow.signature')
+        for sale in Sale.browse(sale_ids):
+            phones = [''.join(c for c in m.value if c.isdigit())
+                for m in sale.party.contact_mechanisms
+                if m.type in {'phone', 'mobile'} and m.value]
+            for shipment in sale.shipments:
+                if shipment.state != 'shipped':
+                    continue
+                Signature.sign(shipment.id, {
+                        'signer': sale.party.name,
+                        'identity': phones[0][-4:] if phones else '',
+                        'image': image,
+                        'lines': [{'move': m.id, 'accepted': m.quantity}
+                            for m in shipment.outgoing_moves
+                            if m.state != 'cancelled' and m.quantity],
+                        })
+        Sale.process(Sale.browse(sale_ids))
+    tools.server_call(config, work)
+
+
+# hours a step takes in the demo: (fewest, most), after the previous stage
+STEP_HOURS = [
+    ('submitted', (0.1, 3)),
+    ('approved', (0.2, 6)),
+    ('released', (0.02, 0.5)),
+    ('picked', (0.5, 6)),
+    ('packed', (0.2, 2)),
+    ('shipped', (1, 10)),
+    ('signed', (10, 60)),
+    ('invoiced', (0.5, 24)),
+    ('done', (0.1, 2)),
+    ]
+
+
+def spread_history(config, weeks=8, seed=7):
+    """Give the demo orders a history: the steps the generator did a moment
+    ago are written as if they had happened over the last weeks (the
+    delivered orders) and days (the open ones), each step taking a while —
+    the e-mail orders wait longer for their review — so the flow board and
+    the cycle times have something to show"""
+    def work(pool):
+        Timeline = pool.get('sale.flow.timeline')
+        Sale = pool.get('sale.sale')
+        rng = random.Random(seed)
+        now = dt.datetime.now().replace(microsecond=0)
+        reached = {}
+        for row in Timeline.search([]):
+            reached.setdefault(row.sale.id, set()).add(row.stage)
+        channels = {s.id: s.channel for s in Sale.browse(list(reached))}
+        times = {}
+        for sale_id in sorted(reached):
+            stages = reached[sale_id]
+            span = weeks * 7 if 'signed' in stages else 4
+            start = now - dt.timedelta(days=rng.uniform(0, span))
+            at = {'ordered': start}
+            for stage, (fewest, most) in STEP_HOURS:
+                if stage in stages:
+                    hours = rng.uniform(fewest, most)
+                    if stage == 'approved' and channels[sale_id] == 'email':
+                        hours *= 2
+                    at[stage] = max(at.values()) + dt.timedelta(hours=hours)
+            # the stock is checked when the order is submitted
+            if 'submitted' in at:
+                at['stock_checked'] = at['submitted']
+            late = max(at.values()) - now
+            if late > dt.timedelta(0):
+                at = {k: v - late - dt.timedelta(minutes=5)
+                    for k, v in at.items()}
+            times[sale_id] = at
+        tools.set_stage_times(pool, times)
     tools.server_call(config, work)
 
 

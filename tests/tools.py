@@ -584,6 +584,63 @@ def advance_orders(config=None, sale_ids=(), stage='quotation'):
     return server_call(config, work)
 
 
+def set_stage_times(pool, times, approvers=None):
+    """Write when each order reached the stages of its flow, as if the steps
+    had happened then: times is {sale id: {stage: datetime}} (stages of
+    sale.flow.timeline: ordered, submitted, approved, stock_checked,
+    released, picked, packed, shipped, signed, invoiced, done);
+    approvers {sale id: user id} changes who approved
+
+    The times are written where the steps record them (the order's creation,
+    the review decisions, the stock check, Tryton's log of transitions, the
+    signatures), so the timeline reads them back.
+    """
+    Sale = pool.get('sale.sale')
+    cursor = Transaction().connection.cursor()
+    sale_table = Sale.__table__()
+    decision = pool.get('sale.flow.review.decision').__table__()
+    stock_line = pool.get('sale.flow.stock.line').__table__()
+    log = pool.get('ir.model.log').__table__()
+    signature = pool.get('sale.flow.signature').__table__()
+    approvers = approvers or {}
+    for sale in Sale.browse(list(times)):
+        stages = times[sale.id]
+        shipments = [str(s) for s in sale.shipments]
+        invoices = [str(i) for i in sale.invoices]
+        updates = {
+            'ordered': (sale_table, sale_table.create_date,
+                sale_table.id == sale.id),
+            'stock_checked': (stock_line, stock_line.checked_at,
+                stock_line.sale == sale.id),
+            'released': (log, log.create_date,
+                (log.resource == str(sale))
+                & (log.target == 'state:processing')),
+            'done': (log, log.create_date,
+                (log.resource == str(sale)) & (log.target == 'state:done')),
+            'signed': (signature, signature.signed_at,
+                signature.shipment.in_([s.id for s in sale.shipments]
+                    or [-1])),
+            'invoiced': (log, log.create_date,
+                log.resource.in_(invoices or ['-'])
+                & ((log.target == 'state:posted') | (log.target == 'post'))),
+            }
+        for value in ['submitted', 'approved']:
+            updates[value] = (decision, decision.decided_at,
+                (decision.sale == sale.id) & (decision.decision == value))
+        for state in ['picked', 'packed', 'shipped']:
+            updates[state] = (log, log.create_date,
+                log.resource.in_(shipments or ['-'])
+                & (log.target == 'state:' + state))
+        for stage, time_ in stages.items():
+            table, column, where = updates[stage]
+            cursor.execute(*table.update([column], [time_], where=where))
+        if sale.id in approvers:
+            cursor.execute(*decision.update(
+                    [decision.user], [approvers[sale.id]],
+                    where=(decision.sale == sale.id)
+                    & (decision.decision == 'approved')))
+
+
 def record_tracking(pool, shipments):
     "Record the waybill number of the courier shipments, as the clerk does"
     Shipment = pool.get('stock.shipment.out')
