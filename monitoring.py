@@ -10,6 +10,7 @@ afterwards, so the orders created before this feature have theirs too.
 """
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from sql import Cast, Literal, Null, Union
 from sql.aggregate import Count, Max, Min, Sum
@@ -259,6 +260,141 @@ def flow_positions(sale_ids=None):
         group_by=[furthest.sale, furthest.position])
 
 
+WEEKDAYS = [
+    ('0', "Monday"),
+    ('1', "Tuesday"),
+    ('2', "Wednesday"),
+    ('3', "Thursday"),
+    ('4', "Friday"),
+    ('5', "Saturday"),
+    ('6', "Sunday"),
+    ]
+# how far back the working time is counted (a longer service level is
+# never reached)
+CALENDAR_DAYS = 400
+
+
+def working_before(now, duration, start, end, is_working):
+    """The moment before now (naive local times) from which duration of
+    working time has passed: the working days (is_working(date)) count from
+    start to end (times; None: the whole day)"""
+    remaining = duration
+    day = now.date()
+    for _ in range(CALENDAR_DAYS):
+        if is_working(day):
+            begin = dt.datetime.combine(day, start or dt.time(0))
+            finish = (dt.datetime.combine(day, end) if end
+                else dt.datetime.combine(day + dt.timedelta(days=1),
+                    dt.time(0)))
+            finish = min(finish, now)
+            if finish > begin:
+                if finish - begin >= remaining:
+                    return finish - remaining
+                remaining -= finish - begin
+        day -= dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time(0))
+
+
+class Configuration(metaclass=PoolMeta):
+    __name__ = 'sale.configuration'
+
+    flow_work_start = fields.Time("Working Day Starts",
+        help="The service levels in working time count from this hour "
+        "(empty: midnight).")
+    flow_work_end = fields.Time("Working Day Ends",
+        domain=[If(Eval('flow_work_start') & Eval('flow_work_end'),
+                ('flow_work_end', '>', Eval('flow_work_start')),
+                ())],
+        help="The service levels in working time count until this hour "
+        "(empty: midnight).")
+    flow_work_days = fields.MultiSelection(WEEKDAYS, "Working Days",
+        sort=False,
+        help="The days of the week the service levels in working time "
+        "count (public holidays and make-up working days are set under "
+        "Calendar).")
+
+    @classmethod
+    def default_flow_work_start(cls):
+        return dt.time(9, 0)
+
+    @classmethod
+    def default_flow_work_end(cls):
+        return dt.time(18, 0)
+
+    @classmethod
+    def default_flow_work_days(cls):
+        return ['0', '1', '2', '3', '4']
+
+
+class CalendarDay(ModelSQL, ModelView):
+    "A public holiday or a make-up working day (调休) of the flow's calendar"
+    __name__ = 'sale.flow.calendar.day'
+
+    date = fields.Date("Date", required=True)
+    kind = fields.Selection([
+            ('holiday', "Holiday"),
+            ('working', "Working Day"),
+            ], "Kind", required=True,
+        help="A holiday on a working day of the week, or a working day on "
+        "a day of rest (调休).")
+    name = fields.Char("Name", translate=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('date_unique', Unique(t, t.date),
+                'sale_flow.msg_calendar_day_unique'),
+            ]
+        cls._order = [('date', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def default_kind(cls):
+        return 'holiday'
+
+    @staticmethod
+    def default_week():
+        return Pool().get('sale.configuration').default_flow_work_days()
+
+    @classmethod
+    def working_time(cls, now):
+        """The calendar: a function of a duration giving the UTC moment
+        before now (UTC) from which that much working time has passed"""
+        pool = Pool()
+        Config = pool.get('sale.configuration')
+        Company = pool.get('company.company')
+        config = Config(1)
+        company_id = Transaction().context.get('company')
+        zone = ZoneInfo('UTC')
+        if company_id and company_id > 0:
+            company = Company(company_id)
+            if company.timezone:
+                zone = ZoneInfo(company.timezone)
+        local = now.replace(tzinfo=dt.timezone.utc).astimezone(zone
+            ).replace(tzinfo=None)
+        since = local.date() - dt.timedelta(days=CALENDAR_DAYS)
+        kinds = {d.date: d.kind for d in cls.search([
+                    ('date', '>=', since),
+                    ('date', '<=', local.date()),
+                    ])}
+        week = set(config.flow_work_days
+            if config.flow_work_days is not None
+            else cls.default_week())
+
+        def is_working(date):
+            if date in kinds:
+                return kinds[date] == 'working'
+            return str(date.weekday()) in week
+
+        def before(duration):
+            moment = working_before(local, duration, config.flow_work_start,
+                config.flow_work_end, is_working)
+            return moment.replace(tzinfo=zone).astimezone(dt.timezone.utc
+                ).replace(tzinfo=None)
+        return before
+
+
 class ServiceLevel(ModelSQL, ModelView):
     "How long an order may wait at a stage of the flow"
     __name__ = 'sale.flow.service_level'
@@ -270,6 +406,10 @@ class ServiceLevel(ModelSQL, ModelView):
     duration = fields.TimeDelta("Within", required=True,
         help="The order is late when it waits longer at the stage.")
     stage_string = stage.translated('stage')
+    working_time = fields.Boolean("Working Time",
+        help="Count only the working hours of the working days (sales "
+        "configuration and calendar), not the nights, days of rest and "
+        "holidays.")
     group = fields.Many2One('res.group', "Notify",
         help="The users of this group are told once when an order is "
         "late.")
@@ -287,9 +427,14 @@ class ServiceLevel(ModelSQL, ModelView):
     @classmethod
     def thresholds(cls):
         """{position: the time before which an order reached it is late}"""
+        Calendar = Pool().get('sale.flow.calendar.day')
         now = dt.datetime.now()
-        return {FLOW.index(l.stage) + 1: now - l.duration
-            for l in cls.search([])}
+        levels = cls.search([])
+        if any(l.working_time for l in levels):
+            working = Calendar.working_time(now)
+        return {FLOW.index(l.stage) + 1: (working(l.duration)
+                if l.working_time else now - l.duration)
+            for l in levels}
 
     @classmethod
     def late_case(cls, position, since):

@@ -1,11 +1,13 @@
 # This file is part of sale_flow.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 
+import datetime as dt
 import os
 
 import polib
 
 from trytond.modules.company.tests import CompanyTestMixin
+from trytond.modules.sale_flow.monitoring import working_before
 from trytond.modules.sale_flow.review import msg, render
 from trytond.pool import Pool
 from trytond.transaction import Transaction
@@ -29,6 +31,49 @@ class SaleFlowTestCase(CompanyTestMixin, ModuleTestCase):
             ean13('12345')
 
     @with_transaction()
+    def test_working_before(self):
+        "The service levels in working time: nights, weekends, holidays"
+        day, hour = dt.datetime, dt.timedelta(hours=1)
+        nine, six = dt.time(9), dt.time(18)
+        holidays, working = {dt.date(2026, 3, 9)}, {dt.date(2026, 3, 7)}
+
+        def week(date):
+            return date.weekday() < 5
+
+        def calendar(date):
+            return date not in holidays and week(date)
+        # Friday 17:00 + 2 working hours = Monday 10:00
+        self.assertEqual(
+            working_before(day(2026, 3, 9, 10), 2 * hour, nine, six, week),
+            day(2026, 3, 6, 17))
+        # Monday a holiday: Tuesday 10:00
+        self.assertEqual(
+            working_before(day(2026, 3, 10, 10), 2 * hour, nine, six,
+                calendar),
+            day(2026, 3, 6, 17))
+        # a make-up Saturday (调休) counts
+        self.assertEqual(
+            working_before(day(2026, 3, 10, 10), 2 * hour, nine, six,
+                lambda d: d in working or calendar(d)),
+            day(2026, 3, 7, 17))
+        # in the evening the day's working time is all behind
+        self.assertEqual(
+            working_before(day(2026, 3, 10, 21), hour, nine, six, week),
+            day(2026, 3, 10, 17))
+        # before the day starts: the day before
+        self.assertEqual(
+            working_before(day(2026, 3, 10, 8), 3 * hour, nine, six, week),
+            day(2026, 3, 9, 15))
+        # the whole day of every day: plain time
+        now = day(2026, 3, 10, 8, 30)
+        self.assertEqual(
+            working_before(now, 30 * hour, None, None, lambda d: True),
+            now - 30 * hour)
+        # no working day: never reached
+        self.assertLess(
+            working_before(now, hour, nine, six, lambda d: False),
+            now - dt.timedelta(days=365))
+
     def test_zh_CN_translations_complete(self):
         "Every string of the module has a zh_CN translation"
         pool = Pool()
