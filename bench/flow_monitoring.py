@@ -888,6 +888,8 @@ def main():
             'to_date': today.isoformat(), 'samples': samples}
         ss.write_meta(args, meta)
     config = pconfig.set_trytond(args.database, config_file=conf)
+    from trytond.modules.sale_flow import monitoring
+    assert monitoring.FLOW == FLOW, "the stages of the board changed"
     sane = sanity(config, meta['samples'])
 
     from trytond.modules.sale_flow.tests import tools
