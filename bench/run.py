@@ -20,6 +20,7 @@ afterwards on SQLite (--rebuild makes new ones).
 """
 
 import argparse
+import collections
 import configparser
 import datetime as dt
 import glob
@@ -27,6 +28,7 @@ import hashlib
 import logging
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -36,13 +38,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
+# a statement that writes, and its table
+WRITE = re.compile(r'(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?')
+
+
 class StatementCounter(logging.Handler):
-    "Count the SQL statements trytond's backends log at DEBUG level"
+    """Count the SQL statements trytond's backends log at DEBUG level, and
+    the writes (INSERT, UPDATE, DELETE) per table"""
 
     def __init__(self):
         super().__init__(logging.DEBUG)
         self.count = 0
         self.stock = 0
+        self.writes = 0
+        self.tables = collections.Counter()
 
     def emit(self, record):
         self.count += 1
@@ -51,6 +60,10 @@ class StatementCounter(logging.Handler):
         if (statement.startswith(('SELECT', 'WITH'))
                 and '"STOCK_MOVE"' in statement):
             self.stock += 1
+        write = WRITE.match(statement)
+        if write:
+            self.writes += 1
+            self.tables[write.group(1).lower()] += 1
 
 
 COUNTER = StatementCounter()
@@ -149,6 +162,9 @@ class Steps:
     def __init__(self):
         self.times = {}
         self.queries = {}
+        # INSERT, UPDATE, DELETE statements, and per table
+        self.writes = {}
+        self.tables = {}
 
     def __call__(self, name):
         steps = self
@@ -156,6 +172,8 @@ class Steps:
         class _Step:
             def __enter__(self):
                 self.count = COUNTER.count
+                self.writes = COUNTER.writes
+                self.tables = COUNTER.tables.copy()
                 self.start = time.perf_counter()
 
             def __exit__(self, *exc):
@@ -163,6 +181,8 @@ class Steps:
                     steps.times[name] = (
                         time.perf_counter() - self.start) * 1000
                     steps.queries[name] = COUNTER.count - self.count
+                    steps.writes[name] = COUNTER.writes - self.writes
+                    steps.tables[name] = COUNTER.tables - self.tables
         return _Step()
 
 
@@ -237,6 +257,8 @@ def run(args, conf):
                 def one(pool):
                     steps.times.clear()
                     steps.queries.clear()
+                    steps.writes.clear()
+                    steps.tables.clear()
                     flow(pool, order, steps)
                     # The queued "process" of confirm already ran above.
                     from trytond.transaction import Transaction
@@ -492,6 +514,8 @@ def report(args, results, backend):
         print(f"  {name:<20}{ms:>8.1f} ms x{ms / base_ms:.2f}"
             f"{sql:>8.0f} SQL x{sql / base_sql:.2f}")
 
+    writes_per_step(args, results)
+
     def ship(result):
         return (statistics.mean(s.times['ship'] for s in result['steps']),
             statistics.mean(s.queries['ship'] for s in result['sql']))
@@ -502,6 +526,67 @@ def report(args, results, backend):
         ms, sql = ship(result)
         print(f"  {name:<20}{ms:>8.1f} ms x{ms / base_ms:.2f}"
             f"{sql:>8.0f} SQL x{sql / base_sql:.2f}")
+
+
+# the steps of a flow compared with another step of the reference flow:
+# sale_flow's approval confirms the order
+SAME_STEP = {'approve': 'confirm'}
+
+
+def writes_per_step(args, results):
+    """Print the writes (INSERT, UPDATE, DELETE) per order of each step of
+    each flow against the reference flow, and the tables of the extra
+    ones"""
+    reference, *others = results
+    base = results[reference]['sql']
+    names = []
+    for name in [*others, reference]:
+        for step in results[name]['sql'][0].writes:
+            if step not in names and step not in SAME_STEP.values():
+                names.append(step)
+
+    def writes(sql, step):
+        if step not in sql[0].writes:
+            return None
+        return statistics.mean(s.writes[step] for s in sql)
+
+    def tables(sql, step):
+        total = collections.Counter()
+        for s in sql:
+            total.update(s.tables.get(step, {}))
+        return {t: n / len(sql) for t, n in total.items()}
+    print(f"\nwrites (INSERT, UPDATE, DELETE statements) per order and "
+        f"step against '{reference}' (counted on {args.sql_orders} "
+        "orders; a step missing from a flow counts 0; approve/confirm: "
+        "the approval confirms the order):")
+    for name in others:
+        sql = results[name]['sql']
+        print(f"  {'step':<16}{reference:>10}{name:>12}{'extra':>8}   "
+            "extra writes by table")
+        for step in names:
+            step_base = SAME_STEP.get(step, step)
+            a, b = writes(base, step_base), writes(sql, step)
+            extra = (b or 0) - (a or 0)
+            more = tables(sql, step)
+            for table, count in tables(base, step_base).items():
+                more[table] = more.get(table, 0) - count
+            detail = ', '.join(f'{t} {n:+g}' for t, n in sorted(
+                    more.items(), key=lambda i: -abs(i[1])) if n)
+            label = (step if step_base == step
+                else f'{step}/{step_base}')
+            print(f"  {label:<16}"
+                + (f"{a:>10.1f}" if a is not None else f"{'-':>10}")
+                + (f"{b:>12.1f}" if b is not None else f"{'-':>12}")
+                + f"{extra:>+8.1f}   {detail}")
+        total_a = statistics.mean(sum(s.writes.values()) for s in base)
+        total_b = statistics.mean(sum(s.writes.values()) for s in sql)
+        print(f"  {'per order':<16}{total_a:>10.1f}{total_b:>12.1f}"
+            f"{total_b - total_a:>+8.1f}")
+    print("  the flow timeline itself adds no write: sale.flow.timeline and "
+        "the board are queries (table_query) over Tryton's log of the "
+        "transitions (ir_model_log, written in both flows) and the records "
+        "the steps keep anyway (review decisions, stock lines, "
+        "signatures)")
 
 
 def main():

@@ -159,10 +159,11 @@ BOOKKEEPING = {
     }
 
 
-def clone(cur, table, template_id, source, values):
+def clone(cur, table, template_id, source, values, where=None):
     """Insert into table a row per row of the SQL FROM item source (alias
-    s): a copy of row template_id (alias t) but for values, a dict of
-    column: SQL expression; returns the count of rows"""
+    s) meeting the SQL condition where: a copy of row template_id (alias
+    t) but for values, a dict of column: SQL expression; returns the count
+    of rows"""
     cur.execute("SELECT column_name FROM information_schema.columns "
         "WHERE table_schema = current_schema() AND table_name = %s "
         "ORDER BY ordinal_position", (table,))
@@ -174,7 +175,8 @@ def clone(cur, table, template_id, source, values):
         + ', '.join(f'"{n}"' for n in names) + ') SELECT '
         + ', '.join(values.get(n, f't."{n}"') for n in names)
         + f' FROM {source} CROSS JOIN (SELECT * FROM "{table}" '
-        f'WHERE id = {int(template_id)}) AS t')
+        f'WHERE id = {int(template_id)}) AS t'
+        + (f' WHERE {where}' if where else ''))
     return cur.rowcount
 
 
