@@ -15,7 +15,7 @@ SQLite has none, so there the rows are ranked with window functions and the
 same linear interpolation is computed: both give the same figures.
 """
 
-from sql import Literal, Null, Select, Union, Window
+from sql import Cast, Literal, Null, Select, Union, Window
 from sql.aggregate import Aggregate, Avg, Count, Max, Min, Sum
 from sql.conditionals import Case, Coalesce, NullIf
 from sql.functions import Extract, Floor, Function, Round, RowNumber
@@ -72,29 +72,38 @@ def seconds_between(start, end):
     return Extract('EPOCH', end - start)
 
 
-def step_durations():
+def step_durations(sales=None, users=True):
     """The query of the steps' cycle times: one row per order and step
     done, with the columns sale, step (its index in STEPS), seconds, user
-    (who did the step: the one who reached its end) and at (when)"""
+    (who did the step: the one who reached its end; None without users)
+    and at (when), of the orders in the query sales (all by default)"""
     Timeline = Pool().get('sale.flow.timeline')
     stages = sorted({s for step in STEPS for s in step[2] + [step[3]]},
         key=[s for s, _ in STAGES].index)
-    timeline = Timeline.table_query()
-    # the first time each order reached each stage, and who did it
-    ranked = timeline.select(
-        timeline.sale, timeline.stage, timeline.reached_at, timeline.user,
-        RowNumber(window=Window([timeline.sale, timeline.stage],
-                order_by=[timeline.reached_at.asc, timeline.id.asc])
-            ).as_('rank'),
-        where=timeline.stage.in_(stages))
-    first = ranked.select(
-        ranked.sale,
-        *(Max(Case((ranked.stage == s, ranked.reached_at))).as_(s)
-            for s in stages),
-        *(Max(Case((ranked.stage == s, ranked.user))).as_(s + '_user')
-            for s in stages),
-        where=ranked.rank == 1,
-        group_by=[ranked.sale])
+    timeline = Timeline.query(sales=sales, stages=stages)
+    if users:
+        # the first time each order reached each stage, and who did it
+        ranked = timeline.select(
+            timeline.sale, timeline.stage, timeline.reached_at,
+            timeline.user,
+            RowNumber(window=Window([timeline.sale, timeline.stage],
+                    order_by=[timeline.reached_at.asc, timeline.id.asc])
+                ).as_('rank'))
+        first = ranked.select(
+            ranked.sale,
+            *(Max(Case((ranked.stage == s, ranked.reached_at))).as_(s)
+                for s in stages),
+            *(Max(Case((ranked.stage == s, ranked.user))).as_(s + '_user')
+                for s in stages),
+            where=ranked.rank == 1,
+            group_by=[ranked.sale])
+    else:
+        # the first time each order reached each stage
+        first = timeline.select(
+            timeline.sale,
+            *(Min(Case((timeline.stage == s, timeline.reached_at))).as_(s)
+                for s in stages),
+            group_by=[timeline.sale])
     steps = Union(*(Select([Literal(i).as_('step')])
             for i in range(len(STEPS))), all_=True)
     query = first.join(steps, type_='CROSS')
@@ -109,7 +118,8 @@ def step_durations():
     start = per_step(lambda s: Coalesce(*(stage(n) for n in s[2]))
         if len(s[2]) > 1 else stage(s[2][0]))
     end = per_step(lambda s: stage(s[3]))
-    user = per_step(lambda s: stage(s[3] + '_user'))
+    user = (per_step(lambda s: stage(s[3] + '_user')) if users
+        else Cast(Literal(None), 'INTEGER'))
     # in one select: SQLite's parser has a shallow stack for subqueries
     return query.select(
         first.sale.as_('sale'), steps.step.as_('step'), user.as_('user'),
@@ -156,7 +166,11 @@ class Abstract(ModelSQL, ModelView):
         pool = Pool()
         Sale = pool.get('sale.sale')
         context = Transaction().context
-        durations = step_durations()
+        sale = Sale.__table__()
+        durations = step_durations(
+            sales=sale.select(sale.id,
+                where=sale.company == context.get('company')),
+            users=cls._dimension == 'user')
         sale = Sale.__table__()
         day = day_of(durations.at)
         where = (sale.company == context.get('company')) & (

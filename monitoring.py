@@ -12,10 +12,10 @@ afterwards, so the orders created before this feature have theirs too.
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from sql import Cast, Literal, Null, Union
+from sql import As, Cast, Literal, Null, Union, Window
 from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case
-from sql.functions import Extract
+from sql.functions import Extract, Rank
 from sql.operators import Concat, Like
 
 from trytond.i18n import gettext
@@ -209,16 +209,31 @@ class Timeline(ModelSQL, ModelView):
 
     @classmethod
     def table_query(cls):
+        return cls.query()
+
+    @classmethod
+    def query(cls, sales=None, stages=None):
+        """The timeline's query, of the orders in the query sales (of their
+        ids) and the stages given (all by default): each source is
+        filtered, so that the database reads only what is asked"""
         parts = list(cls._parts())
         count = len(parts)
-        union = Union(*(
-                part.select(
+        selects = []
+        for index, part in enumerate(parts):
+            # the columns sale and stage (a literal) come first
+            sale, stage = (c.expression if isinstance(c, As) else c
+                for c in part.columns[:2])
+            if stages is not None and stage.value not in stages:
+                continue
+            if sales is not None:
+                part.where = (sale.in_(sales) if part.where is None
+                    else part.where & sale.in_(sales))
+            selects.append(part.select(
                     (part.source * count + index).as_('id'),
                     part.sale, part.stage, part.reached_at, part.user,
                     part.record,
-                    where=part.sale != Null)
-                for index, part in enumerate(parts)), all_=True)
-        return union
+                    where=part.sale != Null))
+        return Union(*selects, all_=True)
 
 
 # the stages an open order moves through, in order: its position is the
@@ -237,27 +252,25 @@ def flow_positions(sale_ids=None):
     Timeline = pool.get('sale.flow.timeline')
     Sale = pool.get('sale.sale')
     sale = Sale.__table__()
-    timeline = Timeline.table_query()
+    where = sale.state.in_(OPEN_STATES)
+    if sale_ids is not None:
+        where &= sale.id.in_(sale_ids)
+    # each source of the timeline reads the open orders only
+    timeline = Timeline.query(
+        sales=sale.select(sale.id, where=where), stages=FLOW)
     position = Case(*((timeline.stage == s, i + 1)
             for i, s in enumerate(FLOW)), else_=0)
-    where = sale.state.in_(OPEN_STATES) & (position > 0)
-    if sale_ids is not None:
-        # on the timeline's column: the database filters each source
-        where &= timeline.sale.in_(sale_ids)
-    stages = (timeline
-        .join(sale, condition=timeline.sale == sale.id)
-        .select(timeline.sale.as_('sale'), position.as_('position'),
-            timeline.reached_at.as_('reached_at'), where=where))
-    furthest = stages.select(
-        stages.sale.as_('sale'), Max(stages.position).as_('position'),
-        group_by=[stages.sale])
-    reached = stages.join(furthest,
-        condition=(stages.sale == furthest.sale)
-        & (stages.position == furthest.position))
-    return reached.select(
-        furthest.sale.as_('sale'), furthest.position.as_('position'),
+    # in one pass: the furthest stage of each order ranks first
+    stages = timeline.select(
+        timeline.sale.as_('sale'), position.as_('position'),
+        timeline.reached_at.as_('reached_at'),
+        Rank(window=Window([timeline.sale], order_by=[position.desc])
+            ).as_('rank'))
+    return stages.select(
+        stages.sale.as_('sale'), stages.position.as_('position'),
         Max(stages.reached_at).as_('since'),
-        group_by=[furthest.sale, furthest.position])
+        where=stages.rank == 1,
+        group_by=[stages.sale, stages.position])
 
 
 WEEKDAYS = [
