@@ -83,7 +83,6 @@ class Timeline(ModelSQL, ModelView):
         SaleLine = pool.get('sale.line')
         Shipment = pool.get('stock.shipment.out')
         Signature = pool.get('sale.flow.signature')
-        Invoice = pool.get('account.invoice')
         InvoiceLine = pool.get('account.invoice.line')
         Complaint = pool.get('sale.complaint')
 
@@ -120,34 +119,39 @@ class Timeline(ModelSQL, ModelView):
                 log.target == 'state:%s' % state) & Like(
                 log.resource, model + ',%')
 
+        # the log is joined on its resource as text (which Tryton indexes)
         for stage, state in [('released', 'processing'), ('done', 'done')]:
             log, where = transitions('sale.sale', state)
-            yield log.select(
-                Log.resource.sql_id(log.resource, Sale).as_('sale'),
-                Literal(stage).as_('stage'),
-                log.create_date.as_('reached_at'), log.user.as_('user'),
-                log.resource.as_('record'), log.id.as_('source'),
-                where=where)
+            sale = Sale.__table__()
+            yield (log
+                .join(sale,
+                    condition=log.resource == Concat('sale.sale,', sale.id))
+                .select(
+                    sale.id.as_('sale'), Literal(stage).as_('stage'),
+                    log.create_date.as_('reached_at'), log.user.as_('user'),
+                    log.resource.as_('record'), log.id.as_('source'),
+                    where=where))
 
         # the orders of the shipments: by their moves
         move = Move.__table__()
         sale_line = SaleLine.__table__()
         # grouped by the output column (an expression repeated would differ
         # by its parameters for PostgreSQL), named apart from the move's
-        shipment_id = Move.shipment.sql_id(move.shipment, Shipment).as_(
-            'out_shipment')
         shipment_sales = (move
-            .join(sale_line, condition=sale_line.id == Move.origin.sql_id(
-                    move.origin, SaleLine))
-            .select(shipment_id, sale_line.sale.as_('sale'),
-                where=Like(move.shipment, 'stock.shipment.out,%')
-                & Like(move.origin, 'sale.line,%'),
-                group_by=[shipment_id, sale_line.sale]))
+            .join(sale_line, condition=Concat('sale.line,', sale_line.id)
+                == move.origin)
+            .select(
+                move.shipment.as_('shipment_ref'),
+                Move.shipment.sql_id(move.shipment, Shipment).as_(
+                    'out_shipment'),
+                sale_line.sale.as_('sale'),
+                where=Like(move.shipment, 'stock.shipment.out,%'),
+                group_by=[move.shipment, sale_line.sale]))
         for state in ['picked', 'packed', 'shipped']:
             log, where = transitions('stock.shipment.out', state)
             yield (log
-                .join(shipment_sales, condition=shipment_sales.out_shipment
-                    == Log.resource.sql_id(log.resource, Shipment))
+                .join(shipment_sales,
+                    condition=shipment_sales.shipment_ref == log.resource)
                 .select(
                     shipment_sales.sale, Literal(state).as_('stage'),
                     log.create_date.as_('reached_at'), log.user.as_('user'),
@@ -166,20 +170,19 @@ class Timeline(ModelSQL, ModelView):
                 signature.id.as_('source')))
 
         invoice_line = InvoiceLine.__table__()
-        invoice_id = invoice_line.invoice.as_('invoice')
         invoice_sales = (invoice_line
-            .join(sale_line, condition=sale_line.id
-                == InvoiceLine.origin.sql_id(invoice_line.origin, SaleLine))
-            .select(invoice_id, sale_line.sale.as_('sale'),
-                where=Like(invoice_line.origin, 'sale.line,%'),
+            .join(sale_line, condition=Concat('sale.line,', sale_line.id)
+                == invoice_line.origin)
+            .select(invoice_line.invoice.as_('invoice'),
+                sale_line.sale.as_('sale'),
                 group_by=[invoice_line.invoice, sale_line.sale]))
         log, where = transitions('account.invoice', 'posted')
         # posting writes the state itself: Tryton logs the button instead
         where |= (log.event == 'button') & (log.target == 'post') & Like(
             log.resource, 'account.invoice,%')
         yield (log
-            .join(invoice_sales, condition=invoice_sales.invoice
-                == Log.resource.sql_id(log.resource, Invoice))
+            .join(invoice_sales, condition=log.resource
+                == Concat('account.invoice,', invoice_sales.invoice))
             .select(
                 invoice_sales.sale, Literal('invoiced').as_('stage'),
                 log.create_date.as_('reached_at'), log.user.as_('user'),
@@ -198,8 +201,8 @@ class Timeline(ModelSQL, ModelView):
         log, where = transitions('sale.complaint', 'done')
         complaint = Complaint.__table__()
         yield (log
-            .join(complaint, condition=complaint.id
-                == Log.resource.sql_id(log.resource, Complaint))
+            .join(complaint, condition=log.resource
+                == Concat('sale.complaint,', complaint.id))
             .select(
                 Complaint.origin.sql_id(complaint.origin, Sale).as_('sale'),
                 Literal('complaint_closed').as_('stage'),
