@@ -75,9 +75,12 @@ def seconds_between(start, end):
 def step_durations(sales=None, users=True):
     """The query of the steps' cycle times: one row per order and step
     done, with the columns sale, step (its index in STEPS), seconds, user
-    (who did the step: the one who reached its end; None without users)
-    and at (when), of the orders in the query sales (all by default)"""
-    Timeline = Pool().get('sale.flow.timeline')
+    (who did the step: the one who reached its end; None without users),
+    at (when) and the order's channel, carrier and warehouse, of the orders
+    in the query sales (all by default)"""
+    pool = Pool()
+    Timeline = pool.get('sale.flow.timeline')
+    Sale = pool.get('sale.sale')
     stages = sorted({s for step in STEPS for s in step[2] + [step[3]]},
         key=[s for s, _ in STAGES].index)
     timeline = Timeline.query(sales=sales, stages=stages)
@@ -106,7 +109,10 @@ def step_durations(sales=None, users=True):
             group_by=[timeline.sale])
     steps = Union(*(Select([Literal(i).as_('step')])
             for i in range(len(STEPS))), all_=True)
-    query = first.join(steps, type_='CROSS')
+    sale = Sale.__table__()
+    query = (first
+        .join(sale, condition=first.sale == sale.id)
+        .join(steps, type_='CROSS'))
 
     def per_step(value):
         return Case(*((steps.step == i, value(step))
@@ -124,6 +130,8 @@ def step_durations(sales=None, users=True):
     return query.select(
         first.sale.as_('sale'), steps.step.as_('step'), user.as_('user'),
         end.as_('at'), seconds_between(start, end).as_('seconds'),
+        sale.channel.as_('channel'), sale.carrier.as_('carrier'),
+        sale.warehouse.as_('warehouse'),
         where=(start != Null) & (end != Null))
 
 
@@ -166,33 +174,31 @@ class Abstract(ModelSQL, ModelView):
         pool = Pool()
         Sale = pool.get('sale.sale')
         context = Transaction().context
+        # the orders asked for: each source of the timeline reads only them
         sale = Sale.__table__()
+        orders = sale.company == context.get('company')
+        if context.get('warehouse'):
+            orders &= sale.warehouse == context['warehouse']
+        if context.get('channel'):
+            orders &= sale.channel == context['channel']
         durations = step_durations(
-            sales=sale.select(sale.id,
-                where=sale.company == context.get('company')),
+            sales=sale.select(sale.id, where=orders),
             users=cls._dimension == 'user')
-        sale = Sale.__table__()
         day = day_of(durations.at)
-        where = (sale.company == context.get('company')) & (
-            durations.seconds >= 0)
+        where = durations.seconds >= 0
         if context.get('from_date'):
             where &= day >= context['from_date']
         if context.get('to_date'):
             where &= day <= context['to_date']
-        if context.get('warehouse'):
-            where &= sale.warehouse == context['warehouse']
-        if context.get('channel'):
-            where &= sale.channel == context['channel']
         steps = [s[0] for s in STEPS]
         if context.get('step') in steps:
             where &= durations.step == steps.index(context['step'])
         if cls._stage_steps_only:
             where &= durations.step != steps.index('order_to_signature')
-        return durations.join(sale, condition=durations.sale == sale.id
-            ).select(
-                durations.step, durations.seconds, durations.user,
-                durations.at, sale.channel, sale.carrier, sale.warehouse,
-                where=where)
+        return durations.select(
+            durations.step, durations.seconds, durations.user, durations.at,
+            durations.channel, durations.carrier, durations.warehouse,
+            where=where)
 
     @classmethod
     def _key(cls, durations):

@@ -72,8 +72,10 @@ class Timeline(ModelSQL, ModelView):
 
     @classmethod
     def _parts(cls):
-        """The queries of the stages: each gives the columns sale, stage,
-        reached_at, user, record and the source's id"""
+        """The queries of the stages: each gives the columns sale, stage
+        (a literal, or an expression for a query of several stages),
+        reached_at, user, record and the source's id (unique in the
+        query)"""
         pool = Pool()
         Sale = pool.get('sale.sale')
         Decision = pool.get('sale.flow.review.decision')
@@ -135,8 +137,6 @@ class Timeline(ModelSQL, ModelView):
         # the orders of the shipments: by their moves
         move = Move.__table__()
         sale_line = SaleLine.__table__()
-        # grouped by the output column (an expression repeated would differ
-        # by its parameters for PostgreSQL), named apart from the move's
         shipment_sales = (move
             .join(sale_line, condition=Concat('sale.line,', sale_line.id)
                 == move.origin)
@@ -147,16 +147,22 @@ class Timeline(ModelSQL, ModelView):
                 sale_line.sale.as_('sale'),
                 where=Like(move.shipment, 'stock.shipment.out,%'),
                 group_by=[move.shipment, sale_line.sale]))
-        for state in ['picked', 'packed', 'shipped']:
-            log, where = transitions('stock.shipment.out', state)
-            yield (log
-                .join(shipment_sales,
-                    condition=shipment_sales.shipment_ref == log.resource)
-                .select(
-                    shipment_sales.sale, Literal(state).as_('stage'),
-                    log.create_date.as_('reached_at'), log.user.as_('user'),
-                    log.resource.as_('record'), log.id.as_('source'),
-                    where=where))
+        # the three transitions in one query: the orders of the shipments
+        # are found once
+        states = ['picked', 'packed', 'shipped']
+        log = Log.__table__()
+        yield (log
+            .join(shipment_sales,
+                condition=shipment_sales.shipment_ref == log.resource)
+            .select(
+                shipment_sales.sale,
+                Case(*((log.target == 'state:' + s, s) for s in states)
+                    ).as_('stage'),
+                log.create_date.as_('reached_at'), log.user.as_('user'),
+                log.resource.as_('record'), log.id.as_('source'),
+                where=(log.event == 'transition')
+                & log.target.in_(['state:' + s for s in states])
+                & Like(log.resource, 'stock.shipment.out,%')))
 
         signature = Signature.__table__()
         yield (signature
@@ -226,11 +232,19 @@ class Timeline(ModelSQL, ModelView):
             # the columns sale and stage (a literal) come first
             sale, stage = (c.expression if isinstance(c, As) else c
                 for c in part.columns[:2])
-            if stages is not None and stage.value not in stages:
-                continue
+            where = []
+            if stages is not None:
+                if isinstance(stage, Literal):
+                    if stage.value not in stages:
+                        continue
+                else:
+                    # a part of several stages
+                    where.append(stage.in_(stages))
             if sales is not None:
-                part.where = (sale.in_(sales) if part.where is None
-                    else part.where & sale.in_(sales))
+                where.append(sale.in_(sales))
+            for condition in where:
+                part.where = (condition if part.where is None
+                    else part.where & condition)
             selects.append(part.select(
                     (part.source * count + index).as_('id'),
                     part.sale, part.stage, part.reached_at, part.user,
