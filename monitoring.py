@@ -384,7 +384,8 @@ class CalendarDay(ModelSQL, ModelView):
         return 'holiday'
 
     @staticmethod
-    def default_week():
+    def work_week():
+        "The days of the week worked when the configuration has none"
         return Pool().get('sale.configuration').default_flow_work_days()
 
     @classmethod
@@ -410,7 +411,7 @@ class CalendarDay(ModelSQL, ModelView):
                     ])}
         week = set(config.flow_work_days
             if config.flow_work_days is not None
-            else cls.default_week())
+            else cls.work_week())
 
         def is_working(date):
             if date in kinds:
