@@ -28,7 +28,7 @@ from trytond.transaction import Transaction
 
 from .monitoring import STAGES
 from .sale_flow import CHANNELS
-from .statistics import Context, day_of, period_start
+from .statistics import Context, date_number, day_of, period_start
 
 # the steps: name, label, the stage it starts at (the first of them the
 # order reached) and the stage it ends at
@@ -43,8 +43,6 @@ STEPS = [
     ('order_to_signature', "Order to Signature", ['ordered'], 'signed'),
     ]
 STEP_SELECTION = [(s[0], s[1]) for s in STEPS]
-# the steps one after the other (order to signature is their sum)
-STAGE_STEPS = [s[0] for s in STEPS if s[0] != 'order_to_signature']
 STEP_HELP = ("From the first time the order reached the stage the step "
     "starts at to the first time it reached the next: entry (ordered → "
     "submitted for review), review (→ approved), release (approved, or "
@@ -281,8 +279,7 @@ class Period(Abstract):
     @classmethod
     def _key_number(cls, date):
         # yyyymmdd
-        return (Extract('YEAR', date) * 10000 + Extract('MONTH', date) * 100
-            + Extract('DAY', date))
+        return date_number(date)
 
 
 class Channel(Abstract):

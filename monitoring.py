@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sql import As, Cast, Literal, Null, Union, Window
 from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case
-from sql.functions import Extract, Rank
+from sql.functions import Rank
 from sql.operators import Concat, Like
 
 from trytond.i18n import gettext
@@ -24,7 +24,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
 
-from .statistics import day_of, period_start
+from .statistics import date_number, day_of, period_start
 
 STAGES = [
     ('ordered', "Ordered"),
@@ -747,8 +747,7 @@ class Issues(ModelSQL, ModelView):
             events.kind, where=where)
         date = days.date
         # the period's first day as a number (yyyymmdd): one row per period
-        number = (Extract('YEAR', date) * 10000 + Extract('MONTH', date) * 100
-            + Extract('DAY', date))
+        number = date_number(date)
         return days.select(
             cls.id.sql_cast(Min(number)).as_('id'),
             date,

@@ -26,7 +26,7 @@ from decimal import Decimal
 from sql import Cast, Column, Literal, Null, Union, With
 from sql.aggregate import Avg, Count, Max, Min, Sum
 from sql.conditionals import Case, Coalesce
-from sql.functions import DateTrunc, Function, Round
+from sql.functions import DateTrunc, Extract, Function, Round
 from sql.operators import Concat, Like
 
 from trytond import backend
@@ -68,6 +68,12 @@ def day_of(timestamp):
     if backend.name == 'sqlite':
         return SQLiteDate(timestamp)
     return timestamp.cast('DATE')
+
+
+def date_number(date):
+    "The SQL expression of a date as the number yyyymmdd (for ids)"
+    return (Extract('YEAR', date) * 10000 + Extract('MONTH', date) * 100
+        + Extract('DAY', date))
 
 
 def period_start(date, period=None):

@@ -810,14 +810,7 @@ def report(args, meta, results, title=None):
         print(f"  {ss.server_settings(args)}")
     else:
         print(f"\n{title}")
-    for name, func in QUERIES:
-        result = results.get(name)
-        if result is None:
-            continue
-        times, rows = result
-        print(f"  {func.__doc__.splitlines()[0]:<58}"
-            f"{min(times):>10.1f}   ({rows} rows; runs: "
-            + ' '.join(f'{t:.1f}' for t in times) + ')')
+    ss.print_times(QUERIES, results)
 
     def ratio(a, b):
         if results.get(a) and results.get(b):

@@ -612,12 +612,9 @@ def server_settings(args):
                 'jit', 'max_parallel_workers_per_gather'])
 
 
-def report(args, meta, results):
-    print(f"\nsales statistics — {meta['lines']:,} sale lines, "
-        f"{meta['from_date']} to {meta['to_date']} by month; best of "
-        f"{args.runs} runs after a warm-up, ms:")
-    print(f"  {server_settings(args)}")
-    for name, func in QUERIES:
+def print_times(queries, results):
+    "Print the best time of each query measured, with its runs"
+    for name, func in queries:
         result = results.get(name)
         if result is None:
             continue
@@ -625,6 +622,14 @@ def report(args, meta, results):
         print(f"  {func.__doc__.splitlines()[0]:<58}"
             f"{min(times):>10.1f}   ({rows} rows; runs: "
             + ' '.join(f'{t:.1f}' for t in times) + ')')
+
+
+def report(args, meta, results):
+    print(f"\nsales statistics — {meta['lines']:,} sale lines, "
+        f"{meta['from_date']} to {meta['to_date']} by month; best of "
+        f"{args.runs} runs after a warm-up, ms:")
+    print(f"  {server_settings(args)}")
+    print_times(QUERIES, results)
 
     def ratio(a, b):
         if results.get(a) and results.get(b):
