@@ -17,6 +17,7 @@ from trytond.model import fields
 from trytond.pool import PoolMeta
 from trytond.pyson import Eval, Id
 
+from .access import FlowAccessMixin
 from .exceptions import CarrierValidationError
 
 DELIVERY_METHODS = [
@@ -26,7 +27,7 @@ DELIVERY_METHODS = [
 NUMBER = '{number}'
 
 
-class Carrier(metaclass=PoolMeta):
+class Carrier(FlowAccessMixin, metaclass=PoolMeta):
     __name__ = 'carrier'
 
     delivery_method = fields.Selection(

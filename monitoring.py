@@ -24,6 +24,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
 
+from .access import FlowAccessMixin
 from .statistics import date_number, day_of, period_start
 
 STAGES = [
@@ -356,7 +357,7 @@ class Configuration(metaclass=PoolMeta):
         return ['0', '1', '2', '3', '4']
 
 
-class CalendarDay(ModelSQL, ModelView):
+class CalendarDay(FlowAccessMixin, ModelSQL, ModelView):
     "A public holiday or a make-up working day (调休) of the flow's calendar"
     __name__ = 'sale.flow.calendar.day'
 
@@ -426,7 +427,7 @@ class CalendarDay(ModelSQL, ModelView):
         return before
 
 
-class ServiceLevel(ModelSQL, ModelView):
+class ServiceLevel(FlowAccessMixin, ModelSQL, ModelView):
     "How long an order may wait at a stage of the flow"
     __name__ = 'sale.flow.service_level'
 
@@ -512,9 +513,10 @@ class ServiceLevelNotify(metaclass=PoolMeta):
         Breach.save(breaches)
 
 
-class Breach(ModelSQL, ModelView):
+class Breach(FlowAccessMixin, ModelSQL, ModelView):
     "An order late at a stage, notified once"
     __name__ = 'sale.flow.breach'
+    _flow_external = set()
 
     sale = fields.Many2One('sale.sale', "Order", required=True,
         ondelete='CASCADE', readonly=True)

@@ -23,11 +23,13 @@ from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, Workflow, fields,
     sequence_ordered)
+from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from .access import FlowAccessMixin
 from .exceptions import ReviewError, RuleValidationError
 
 SEVERITIES = [
@@ -83,7 +85,7 @@ def render(value):
     return value
 
 
-class Configuration(metaclass=PoolMeta):
+class Configuration(FlowAccessMixin, metaclass=PoolMeta):
     __name__ = 'sale.configuration'
 
     review_required = fields.Selection([
@@ -176,7 +178,8 @@ class Configuration(metaclass=PoolMeta):
         return False
 
 
-class Rule(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
+class Rule(FlowAccessMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
+        ModelView):
     "Review policy rule: the conditions under which an order is reported"
     __name__ = 'sale.flow.review.rule'
 
@@ -283,7 +286,7 @@ class Rule(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
         return True
 
 
-class RulePartyCategory(ModelSQL):
+class RulePartyCategory(FlowAccessMixin, ModelSQL):
     "Review Rule - Customer Category"
     __name__ = 'sale.flow.review.rule-party.category'
     rule = fields.Many2One(
@@ -292,7 +295,7 @@ class RulePartyCategory(ModelSQL):
         'party.category', "Category", required=True, ondelete='CASCADE')
 
 
-class RuleProductCategory(ModelSQL):
+class RuleProductCategory(FlowAccessMixin, ModelSQL):
     "Review Rule - Product Category"
     __name__ = 'sale.flow.review.rule-product.category'
     rule = fields.Many2One(
@@ -301,7 +304,7 @@ class RuleProductCategory(ModelSQL):
         'product.category', "Category", required=True, ondelete='CASCADE')
 
 
-class RulePaymentTerm(ModelSQL):
+class RulePaymentTerm(FlowAccessMixin, ModelSQL):
     "Review Rule - Payment Term"
     __name__ = 'sale.flow.review.rule-account.invoice.payment_term'
     rule = fields.Many2One(
@@ -311,9 +314,11 @@ class RulePaymentTerm(ModelSQL):
         ondelete='CASCADE')
 
 
-class Finding(ModelSQL, ModelView):
+class Finding(FlowAccessMixin, ModelSQL, ModelView):
     "Review finding: what a check found on an order"
     __name__ = 'sale.flow.review.finding'
+    # made by the checks; only the reason of an override is typed
+    _flow_external = {'write'}
 
     sale = fields.Many2One(
         'sale.sale', "Order", required=True, ondelete='CASCADE',
@@ -403,7 +408,7 @@ class Finding(ModelSQL, ModelView):
                 })
 
 
-class Contact(ModelSQL, ModelView):
+class Contact(FlowAccessMixin, ModelSQL, ModelView):
     "Review contact: the reviewer's confirmation with the customer"
     __name__ = 'sale.flow.review.contact'
 
@@ -463,9 +468,10 @@ class Contact(ModelSQL, ModelView):
                             sale=contact.sale.rec_name))
 
 
-class Decision(ModelSQL, ModelView):
+class Decision(FlowAccessMixin, ModelSQL, ModelView):
     "Review decision: submission, approval, rejection, return, voiding"
     __name__ = 'sale.flow.review.decision'
+    _flow_external = set()
 
     sale = fields.Many2One(
         'sale.sale', "Order", required=True, ondelete='CASCADE',
@@ -548,6 +554,41 @@ class Sale(metaclass=PoolMeta):
                     'depends': ['state', 'review_state'],
                     },
                 })
+
+    @classmethod
+    def check_modification(cls, mode, sales, values=None, external=False):
+        super().check_modification(
+            mode, sales, values=values, external=external)
+        if mode == 'delete':
+            cls.check_flow_records(sales)
+
+    @classmethod
+    def check_flow_records(cls, sales):
+        """Refuse to delete orders whose flow left records (decisions,
+        findings, contacts, stock checks...): they are kept, as Tryton keeps
+        posted documents"""
+        pool = Pool()
+        for model in cls._flow_record_models():
+            Model = pool.get(model)
+            with without_check_access():
+                records = Model.search(
+                    [('sale', 'in', [s.id for s in sales])], limit=1)
+            if records:
+                raise AccessError(gettext(
+                        'sale_flow.msg_sale_delete_flow_records',
+                        sale=records[0].sale.rec_name,
+                        model=pool.get('ir.model').get_name(model)))
+
+    @classmethod
+    def _flow_record_models(cls):
+        "The models of the flow's records of an order (with a sale field)"
+        return [
+            'sale.flow.review.decision',
+            'sale.flow.review.finding',
+            'sale.flow.review.contact',
+            'sale.flow.stock.line',
+            'sale.flow.stock.decision',
+            ]
 
     @classmethod
     def copy(cls, sales, default=None):
@@ -708,7 +749,8 @@ class Sale(metaclass=PoolMeta):
                     raise ReviewError(gettext(
                             'sale_flow.msg_sale_review_changed',
                             sale=sale.rec_name))
-            elif sale.review_state is not None:
+            else:
+                # never submitted (None), to review or rejected
                 raise ReviewError(gettext(
                         'sale_flow.msg_sale_review_not_approved',
                         sale=sale.rec_name))

@@ -8,6 +8,7 @@ takes whole orders from a script or a web shop and is idempotent: the same
 channel, customer and reference return the existing order.
 """
 
+import math
 from decimal import Decimal, InvalidOperation
 
 from sql import Null
@@ -15,11 +16,13 @@ from sql.operators import Equal
 
 from trytond.i18n import gettext
 from trytond.model import Exclude, fields
+from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.rpc import RPC
 from trytond.transaction import Transaction
 
+from .access import FlowAccessMixin, flow_rpc
 from .exceptions import IntakeError
 
 CHANNELS = [
@@ -33,8 +36,10 @@ CHANNELS = [
 REFERENCE_REQUIRED = {'web'}
 
 
-class Sale(metaclass=PoolMeta):
+class Sale(FlowAccessMixin, metaclass=PoolMeta):
     __name__ = 'sale.sale'
+    # the order moves by its buttons only (review, stock check, Tryton's)
+    _flow_server_fields = {'state'}
 
     channel = fields.Selection(
         CHANNELS, "Channel", required=True,
@@ -75,6 +80,7 @@ class Sale(metaclass=PoolMeta):
         return super().copy(sales, default=default)
 
     @classmethod
+    @flow_rpc('sale.sale', mode='create')
     def intake(cls, orders):
         """Create the sales of the orders and return their ids
 
@@ -94,11 +100,19 @@ class Sale(metaclass=PoolMeta):
         Country = pool.get('country.country')
         Company = pool.get('company.company')
         Line = pool.get('sale.line')
+        User = pool.get('res.user')
 
         company_id = Transaction().context.get('company')
         if not company_id:
             raise IntakeError(gettext('sale_flow.msg_intake_no_company'))
+        if (not isinstance(company_id, int)
+                or not Company.search([('id', '=', company_id)])):
+            raise IntakeError(gettext('sale_flow.msg_intake_no_company'))
         company = Company(company_id)
+        user = Transaction().user
+        if user and company not in User(user).companies:
+            raise AccessError(gettext(
+                    'sale_flow.msg_intake_company', company=company.rec_name))
         if not isinstance(orders, (list, tuple)):
             orders = [orders]
 
@@ -184,9 +198,15 @@ class Sale(metaclass=PoolMeta):
                     quantity = float(line.get('quantity'))
                 except (TypeError, ValueError):
                     quantity = None
-                if quantity is None or not quantity > 0:
+                if (quantity is None or not math.isfinite(quantity)
+                        or not quantity > 0):
                     error(order, 'sale_flow.msg_intake_line_quantity',
                         line=i, value=line.get('quantity'))
+                unit = product.sale_uom
+                if unit.round(quantity) != quantity:
+                    error(order, 'sale_flow.msg_intake_line_digits',
+                        line=i, value=line.get('quantity'),
+                        unit=unit.rec_name, digits=unit.digits)
                 line['_quantity'] = quantity
                 unit_price = line.get('unit_price')
                 if unit_price is not None:

@@ -23,6 +23,7 @@ from trytond.rpc import RPC
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from .access import FlowAccessMixin, flow_rpc, record_id
 from .exceptions import ScanError
 from .review import msg, render
 
@@ -40,12 +41,24 @@ RESULTS = [
     ('reset', "Line Reset"),
     ]
 REFUSED = {'unknown', 'not_on_shipment', 'over', 'wrong_state'}
+# who may scan: the warehouse operators and the flow managers
+SCAN_GROUPS = [
+    'sale_flow.group_sale_flow_warehouse',
+    'sale_flow.group_sale_flow_manager',
+    ]
+
+
+def _shipment_ids(shipment, *args, **kwargs):
+    return [record_id(shipment, 'shipment')]
+
+
 _QUANTITY_PREFIX = re.compile(r'^\s*(\d+(?:[.,]\d+)?)\s*\*\s*(.+?)\s*$')
 
 
-class Scan(ModelSQL, ModelView):
+class Scan(FlowAccessMixin, ModelSQL, ModelView):
     "Scan of a code on a customer shipment"
     __name__ = 'sale.flow.scan'
+    _flow_external = set()
 
     shipment = fields.Many2One(
         'stock.shipment.out', "Shipment", required=True, readonly=True,
@@ -127,6 +140,8 @@ class Scan(ModelSQL, ModelView):
         return products[0] if len(products) == 1 else None
 
     @classmethod
+    @flow_rpc('stock.shipment.out', groups=SCAN_GROUPS,
+        records=_shipment_ids)
     def scan(cls, shipment, code, quantity=None, package=None):
         """Verify one scan of code on the shipment (id or record) and
         record it.  Return the scan record: its result says whether it was
@@ -299,6 +314,8 @@ class Scan(ModelSQL, ModelView):
                     })
 
     @classmethod
+    @flow_rpc('stock.shipment.out', groups=SCAN_GROUPS,
+        records=_shipment_ids)
     def undo(cls, shipment):
         """Take back the last accepted scan of the shipment's current step.
         Return the undo record, or None when there is nothing to undo."""
@@ -342,6 +359,8 @@ class Scan(ModelSQL, ModelView):
         return undo
 
     @classmethod
+    @flow_rpc('stock.shipment.out', groups=SCAN_GROUPS,
+        records=_shipment_ids)
     def reset(cls, shipment, move):
         "Set the scanned quantity of a line back to zero, and record it"
         pool = Pool()

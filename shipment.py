@@ -19,6 +19,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from .access import FlowAccessMixin
 from .exceptions import ScanError
 
 PRIORITIES = [
@@ -28,7 +29,7 @@ PRIORITIES = [
     ]
 
 
-class Location(metaclass=PoolMeta):
+class Location(FlowAccessMixin, metaclass=PoolMeta):
     __name__ = 'stock.location'
 
     scan_strict = fields.Boolean(
@@ -62,7 +63,7 @@ class Location(metaclass=PoolMeta):
         return bool(self.scan_strict)
 
 
-class Move(metaclass=PoolMeta):
+class Move(FlowAccessMixin, metaclass=PoolMeta):
     __name__ = 'stock.move'
 
     scanned_quantity = fields.Float(
@@ -80,8 +81,10 @@ class Move(metaclass=PoolMeta):
         return super().copy(moves, default=default)
 
 
-class ShipmentOut(metaclass=PoolMeta):
+class ShipmentOut(FlowAccessMixin, metaclass=PoolMeta):
     __name__ = 'stock.shipment.out'
+    # the shipment moves by its buttons only (scans, signature, Tryton's)
+    _flow_server_fields = {'state'}
 
     picking_priority = fields.Selection(
         PRIORITIES, "Priority", sort=False,

@@ -25,6 +25,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from .access import FlowAccessMixin
 from .carrier import DELIVERY_METHODS
 from .exceptions import ShippingError, TrackingValidationError
 
@@ -148,9 +149,10 @@ class TrackingMixin:
                                 shipment=other.rec_name))
 
 
-class Tracking(ModelSQL, ModelView):
+class Tracking(FlowAccessMixin, ModelSQL, ModelView):
     "Tracking number recorded on a customer shipment"
     __name__ = 'sale.flow.tracking'
+    _flow_external = set()
 
     shipment = fields.Many2One(
         'stock.shipment.out', "Shipment", required=True, readonly=True,
@@ -179,7 +181,7 @@ class Tracking(ModelSQL, ModelView):
         return {r.id: r.create_date for r in records}
 
 
-class Package(TrackingMixin, metaclass=PoolMeta):
+class Package(FlowAccessMixin, TrackingMixin, metaclass=PoolMeta):
     __name__ = 'stock.package'
 
     def tracking_shipment(self):

@@ -5,9 +5,11 @@ delivery.
 
 A signature record on the customer shipment keeps who signed (the person),
 the identity check, when, the signature image and, per line, the quantity
-accepted and the quantity refused with its reason.  A SHA-256 digest of the
-signed content is stored: any later change is detectable, and the record
-cannot be written nor deleted.  Signing completes the shipment (done);
+accepted and the quantity refused with its reason.  A digest of the
+signed content (HMAC-SHA-256 keyed with a secret of the database that no
+user can read) is stored: any later change is detectable, nobody can
+compute a valid digest for forged content, and the record cannot be
+written nor deleted.  Signing completes the shipment (done);
 refused goods come back to stock through a customer return shipment, so
 that only the accepted quantity is invoiced, and open an after-sales case
 (Tryton's ``sale_complaint``) on the order.
@@ -16,12 +18,14 @@ that only the accepted quantity is invoiced, and open an after-sales case
 import base64
 import datetime as dt
 import hashlib
+import hmac
 import json
+import logging
 import secrets
 from collections import defaultdict
 
 from trytond.i18n import gettext
-from trytond.model import ModelSQL, ModelView, Unique, fields
+from trytond.model import ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
@@ -30,6 +34,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.url import http_host
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from .access import FlowAccessMixin, flow_rpc, record_id
 from .exceptions import SignatureError
 
 # the largest signature image or photo accepted, in bytes
@@ -44,6 +49,14 @@ REASONS = [
     ('missing', "Missing"),
     ('other', "Other"),
     ]
+logger = logging.getLogger(__name__)
+
+# who records a signature in the client: the shipping clerks and the flow
+# managers (the customer signs on the phone page with the link's token)
+SIGN_GROUPS = [
+    'sale_flow.group_sale_flow_shipping',
+    'sale_flow.group_sale_flow_manager',
+    ]
 
 
 class Configuration(metaclass=PoolMeta):
@@ -56,15 +69,24 @@ class Configuration(metaclass=PoolMeta):
             ], "Signature Identity Check",
         help="What the signer gives to show who signs: checked against the "
         "customer's phone numbers, or kept as given for an ID card.")
+    signature_required = fields.Boolean(
+        "Signature Required",
+        help="A customer shipment of an order is done only with the "
+        "customer's signature (proof of delivery).")
 
     @classmethod
     def default_signature_identity(cls):
         return 'phone'
 
+    @classmethod
+    def default_signature_required(cls):
+        return True
 
-class Signature(ModelSQL, ModelView):
+
+class Signature(FlowAccessMixin, ModelSQL, ModelView):
     "Customer's signature for a shipment (proof of delivery)"
     __name__ = 'sale.flow.signature'
+    _flow_external = set()
 
     shipment = fields.Many2One(
         'stock.shipment.out', "Shipment", required=True, readonly=True,
@@ -118,19 +140,37 @@ class Signature(ModelSQL, ModelView):
                 hashlib.sha256(bytes(p.image or b'')).hexdigest()
                 for p in sorted(self.photos, key=lambda p: p.id)],
             'lines': [
-                [l.product.code or str(l.product.id), l.delivered,
+                [(l.product.code or str(l.product.id)) if l.product else '',
+                    l.delivered,
                     l.accepted, l.refused, l.reason or '',
                     l.reason_text or '']
                 for l in sorted(self.lines, key=lambda l: l.id)],
             }
 
-    def compute_digest(self):
-        return hashlib.sha256(json.dumps(
+    def compute_digest(self, key=None):
+        "HMAC-SHA-256 of the content with the database's signing secret"
+        if key is None:
+            key = Pool().get('sale.flow.signature.secret').get_key()
+        return hmac.new(key, json.dumps(
                 self.content(), sort_keys=True,
-                ensure_ascii=False).encode('utf-8')).hexdigest()
+                ensure_ascii=False).encode('utf-8'), hashlib.sha256
+            ).hexdigest()
 
-    def get_digest_valid(self, name):
-        return bool(self.digest) and self.digest == self.compute_digest()
+    @classmethod
+    def get_digest_valid(cls, signatures, name):
+        key = Pool().get('sale.flow.signature.secret').get_key()
+        result = {}
+        for signature in signatures:
+            try:
+                digest = signature.compute_digest(key)
+            except Exception:
+                # content that cannot be read (a damaged record): not valid
+                logger.warning("signature %s: the content cannot be read",
+                    signature.id, exc_info=True)
+                digest = None
+            result[signature.id] = bool(signature.digest and digest
+                and hmac.compare_digest(signature.digest, digest))
+        return result
 
     @classmethod
     def check_modification(cls, mode, signatures, values=None,
@@ -142,8 +182,35 @@ class Signature(ModelSQL, ModelView):
             raise AccessError(gettext('sale_flow.msg_signature_frozen'))
 
 
-class SignedContent(ModelSQL):
+class SignatureSecret(FlowAccessMixin, ModelSQL):
+    """The secret that keys the signatures' digests: made once per database
+    when the module is installed, readable by nobody over RPC (no access)"""
+    __name__ = 'sale.flow.signature.secret'
+    _flow_external = set()
+
+    key = fields.Char("Key", required=True)
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        cursor = Transaction().connection.cursor()
+        table = cls.__table__()
+        cursor.execute(*table.select(table.id, limit=1))
+        if not cursor.fetchone():
+            cursor.execute(*table.insert(
+                    [table.key], [[secrets.token_hex(32)]]))
+
+    @classmethod
+    def get_key(cls):
+        "The key, read once per call that needs it"
+        with without_check_access():
+            secret, = cls.search([], order=[('id', 'ASC')], limit=1)
+        return secret.key.encode('ascii')
+
+
+class SignedContent(FlowAccessMixin, ModelSQL):
     "Part of a signature: created with it, never written nor deleted"
+    _flow_external = set()
 
     signature = fields.Many2One(
         'sale.flow.signature', "Signature", required=True,
@@ -246,6 +313,29 @@ class ShipmentOut(metaclass=PoolMeta):
                 ])
         if shipment and not shipment.signatures:
             return shipment
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('done')
+    def do(cls, shipments):
+        cls.check_proof_of_delivery(shipments)
+        super().do(shipments)
+
+    @classmethod
+    def check_proof_of_delivery(cls, shipments):
+        """A shipment of an order is done by the customer's signature only,
+        unless the company signs for no delivery"""
+        with without_check_access():
+            config = Pool().get('sale.configuration')(1)
+            if config.signature_required is False:
+                return
+            for shipment in cls.browse(shipments):
+                if shipment.state == 'done' or shipment.signatures:
+                    continue
+                if any(m.sale for m in shipment.outgoing_moves):
+                    raise SignatureError(gettext(
+                            'sale_flow.msg_signature_required',
+                            shipment=shipment.rec_name))
 
     @classmethod
     @ModelView.button_action('sale_flow.wizard_sign_link')
@@ -417,6 +507,8 @@ class SignatureSign(metaclass=PoolMeta):
                 })
 
     @classmethod
+    @flow_rpc('stock.shipment.out', mode='read', groups=SIGN_GROUPS,
+        records=lambda shipment, *a, **k: [record_id(shipment, 'shipment')])
     def sign(cls, shipment, values):
         """Record the signature of the shipment with values (signer,
         identity, image, photos, lines: move, accepted, refused, reason,
@@ -642,9 +734,10 @@ RATINGS = [
     ]
 
 
-class Satisfaction(ModelSQL, ModelView):
+class Satisfaction(FlowAccessMixin, ModelSQL, ModelView):
     "Customer's rating of a delivery"
     __name__ = 'sale.flow.satisfaction'
+    _flow_external = set()
 
     shipment = fields.Many2One(
         'stock.shipment.out', "Shipment", required=True, readonly=True,

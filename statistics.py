@@ -37,6 +37,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
 
+from .access import FlowAccessMixin
 from .sale_flow import CHANNELS
 
 SALE_STATES = ['confirmed', 'processing', 'done']
@@ -90,7 +91,7 @@ def period_start(date, period=None):
     return DateTrunc(period, date)
 
 
-class SaleLine(metaclass=PoolMeta):
+class SaleLine(FlowAccessMixin, metaclass=PoolMeta):
     __name__ = 'sale.line'
 
     delivered_quantity = fields.Float(

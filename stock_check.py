@@ -15,10 +15,12 @@ from itertools import groupby
 
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
+from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 
+from .access import FlowAccessMixin
 from .exceptions import StockDecisionError
 from .review import msg
 
@@ -36,9 +38,10 @@ DECISIONS = [
     ]
 
 
-class StockLine(ModelSQL, ModelView):
+class StockLine(FlowAccessMixin, ModelSQL, ModelView):
     "Stock check of an order line: what the warehouse can give"
     __name__ = 'sale.flow.stock.line'
+    _flow_external = set()
 
     sale = fields.Many2One(
         'sale.sale', "Order", required=True, ondelete='CASCADE',
@@ -91,7 +94,7 @@ class StockLine(ModelSQL, ModelView):
         return result
 
 
-class StockDecision(Workflow, ModelSQL, ModelView):
+class StockDecision(FlowAccessMixin, Workflow, ModelSQL, ModelView):
     "Decision taken on a short order line, with the customer"
     __name__ = 'sale.flow.stock.decision'
 
@@ -163,6 +166,18 @@ class StockDecision(Workflow, ModelSQL, ModelView):
     @classmethod
     def default_state(cls):
         return 'draft'
+
+    @classmethod
+    def check_modification(cls, mode, decisions, values=None,
+            external=False):
+        super().check_modification(
+            mode, decisions, values=values, external=external)
+        if mode == 'delete':
+            for decision in decisions:
+                if decision.state != 'draft':
+                    raise AccessError(gettext(
+                            'sale_flow.msg_stock_decision_delete',
+                            decision=decision.rec_name))
 
     @classmethod
     def default_kind(cls):

@@ -113,8 +113,14 @@ def deliver(pool, sale, step, scan=False):
                     shipment.shipping_reference = number
             Shipment.save(shipments)
         Shipment.ship(shipments)
-    with step('done'):
-        Shipment.do(shipments)
+    if scan:
+        # the customer's signature (proof of delivery) does the shipment
+        image = tools.signature_image()
+        with step('sign'):
+            tools.sign_shipments(pool, Shipment.browse(shipments), image)
+    else:
+        with step('done'):
+            Shipment.do(shipments)
 
 
 def tryton_flow(pool, order, step):

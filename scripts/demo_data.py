@@ -93,44 +93,14 @@ def review_examples(config):
     tools.server_call(config, work)
 
 
-def signature_image():
-    "A signature drawn in a PNG, base64 encoded"
-    import base64
-    import io
-
-    from PIL import Image, ImageDraw
-    image = Image.new('RGB', (300, 100), 'white')
-    draw = ImageDraw.Draw(image)
-    draw.line([(20, 70), (60, 20), (90, 80), (130, 30), (170, 75),
-            (210, 35), (280, 60)], fill='navy', width=4)
-    data = io.BytesIO()
-    image.save(data, 'PNG')
-    return base64.b64encode(data.getvalue()).decode()
-
-
 def sign_delivered(config, sale_ids):
     """The customers sign for the shipped goods of the orders (the identity
     check with the last four digits of their phone)"""
-    image = signature_image()
-
     def work(pool):
         Sale = pool.get('sale.sale')
-        Signature = pool.get('sale.flow.signature')
-        for sale in Sale.browse(sale_ids):
-            phones = [''.join(c for c in m.value if c.isdigit())
-                for m in sale.party.contact_mechanisms
-                if m.type in {'phone', 'mobile'} and m.value]
-            for shipment in sale.shipments:
-                if shipment.state != 'shipped':
-                    continue
-                Signature.sign(shipment.id, {
-                        'signer': sale.party.name,
-                        'identity': phones[0][-4:] if phones else '',
-                        'image': image,
-                        'lines': [{'move': m.id, 'accepted': m.quantity}
-                            for m in shipment.outgoing_moves
-                            if m.state != 'cancelled' and m.quantity],
-                        })
+        sales = Sale.browse(sale_ids)
+        tools.sign_shipments(
+            pool, [s for sale in sales for s in sale.shipments])
         Sale.process(Sale.browse(sale_ids))
     tools.server_call(config, work)
 

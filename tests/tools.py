@@ -14,7 +14,9 @@ it), so that scenarios can cache a database built with them::
     config = activate_modules('sale_flow', setup_demo)
 """
 
+import base64
 import datetime as dt
+import io
 import random
 import time
 from decimal import Decimal
@@ -580,8 +582,46 @@ def advance_orders(config=None, sale_ids=(), stage='quotation'):
                     scan_shipments(pool, Shipment.browse(shipments))
                 if state == 'shipped' and 'trackings' in Shipment._fields:
                     record_tracking(pool, Shipment.browse(shipments))
+                if state == 'done' and 'signatures' in Shipment._fields:
+                    # the customer signs: the proof of delivery is done
+                    sign_shipments(pool, Shipment.browse(shipments))
+                    continue
                 method(shipments)
     return server_call(config, work)
+
+
+def signature_image():
+    "A signature drawn in a PNG, base64 encoded"
+    from PIL import Image, ImageDraw
+    image = Image.new('RGB', (300, 100), 'white')
+    draw = ImageDraw.Draw(image)
+    draw.line([(20, 70), (60, 20), (90, 80), (130, 30), (170, 75),
+            (210, 35), (280, 60)], fill='navy', width=4)
+    data = io.BytesIO()
+    image.save(data, 'PNG')
+    return base64.b64encode(data.getvalue()).decode()
+
+
+def sign_shipments(pool, shipments, image=None):
+    """The customers sign for everything of the shipped shipments (the
+    identity check with the last four digits of their phone)"""
+    Signature = pool.get('sale.flow.signature')
+    image = image or signature_image()
+    for shipment in shipments:
+        if shipment.state != 'shipped':
+            continue
+        party = shipment.customer
+        phones = [''.join(c for c in m.value if c.isdigit())
+            for m in party.contact_mechanisms
+            if m.type in {'phone', 'mobile'} and m.value]
+        Signature.sign(shipment.id, {
+                'signer': party.name,
+                'identity': phones[0][-4:] if phones else '',
+                'image': image,
+                'lines': [{'move': m.id, 'accepted': m.quantity}
+                    for m in shipment.outgoing_moves
+                    if m.state != 'cancelled' and m.quantity],
+                })
 
 
 def set_stage_times(pool, times, approvers=None):
