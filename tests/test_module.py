@@ -5,6 +5,7 @@ import datetime as dt
 import os
 
 import polib
+from lxml import etree
 
 from trytond.modules.company.tests import CompanyTestMixin
 from trytond.modules.sale_flow.monitoring import working_before
@@ -147,6 +148,43 @@ class SaleFlowTestCase(CompanyTestMixin, ModuleTestCase):
                 ]:
             with self.subTest(group=xml_id):
                 self.assertIn(Data.get_id(module, xml_id), groups)
+
+    @with_transaction()
+    def test_view_extensions_inherit_base_views(self):
+        "Every view extension inherits a base view and is in its result"
+        # trytond applies only the direct extensions of a base view: one
+        # that inherits an extension is silently never shown
+        pool = Pool()
+        View = pool.get('ir.ui.view')
+        extensions = View.search([
+                ('module', '=', self.module),
+                ('inherit', '!=', None),
+                ])
+        self.assertTrue(extensions)
+        for view in extensions:
+            base = view.inherit
+            with self.subTest(view=view.name):
+                self.assertIsNone(base.inherit,
+                    msg='view "%s" inherits the extension "%s" instead of '
+                    'a base view' % (view.name, base.name))
+                result = pool.get(view.model).fields_view_get(
+                    view_id=base.id, view_type=base.type)
+                arch = etree.fromstring(result['arch'])
+                for element in etree.fromstring(view.arch).iter(
+                        'field', 'button', 'page', 'group'):
+                    for attribute in ['name', 'id']:
+                        value = element.get(attribute)
+                        if not value:
+                            continue
+                        self.assertTrue(arch.xpath(
+                                '//%s[@%s=$value]' % (
+                                    element.tag, attribute),
+                                value=value),
+                            msg='<%s %s="%s"> of view "%s" is not in the '
+                            'view of %s' % (element.tag, attribute, value,
+                                view.name, view.model))
+                        if element.tag == 'field' and attribute == 'name':
+                            self.assertIn(value, result['fields'])
 
 
 del ModuleTestCase
