@@ -41,5 +41,9 @@ class SignatureError(UserError):
     pass
 
 
+class SignatureIdentityError(SignatureError):
+    "The signer's identity check failed"
+
+
 class DocumentError(UserError):
     pass

@@ -264,15 +264,20 @@ OPEN_STATES = ['draft', 'quotation', 'confirmed', 'processing']
 
 
 def flow_positions(sale_ids=None):
-    """The query of the open orders' position in the flow: sale, position
-    (1 for ordered, ...) and since (when the order reached it)"""
+    """The query of the open orders' position in the flow: sale, company,
+    position (1 for ordered, ...) and since (when the order reached it),
+    of the user's companies"""
     pool = Pool()
     Timeline = pool.get('sale.flow.timeline')
     Sale = pool.get('sale.sale')
+    User = pool.get('res.user')
     sale = Sale.__table__()
     where = sale.state.in_(OPEN_STATES)
     if sale_ids is not None:
         where &= sale.id.in_(sale_ids)
+    if Transaction().user:
+        # the orders of the user's companies, as Tryton's rule on sales
+        where &= sale.company.in_(list(User.get_companies()) or [-1])
     # each source of the timeline reads the open orders only
     timeline = Timeline.query(
         sales=sale.select(sale.id, where=where), stages=FLOW)
@@ -284,11 +289,38 @@ def flow_positions(sale_ids=None):
         timeline.reached_at.as_('reached_at'),
         Rank(window=Window([timeline.sale], order_by=[position.desc])
             ).as_('rank'))
-    return stages.select(
-        stages.sale.as_('sale'), stages.position.as_('position'),
+    order = Sale.__table__()
+    return stages.join(order, condition=stages.sale == order.id).select(
+        stages.sale.as_('sale'), order.company.as_('company'),
+        stages.position.as_('position'),
         Max(stages.reached_at).as_('since'),
         where=stages.rank == 1,
-        group_by=[stages.sale, stages.position])
+        group_by=[stages.sale, order.company, stages.position])
+
+
+class CompanyMixin:
+    "A setting of a company (the records made before got the first one)"
+    __slots__ = ()
+    company = fields.Many2One(
+        'company.company', "Company", required=True, ondelete='CASCADE')
+
+    @classmethod
+    def __register__(cls, module):
+        fill = not cls.__table_handler__(module).column_exist('company')
+        super().__register__(module)
+        if fill:
+            pool = Pool()
+            Company = pool.get('company.company')
+            cursor = Transaction().connection.cursor()
+            table = cls.__table__()
+            company = Company.__table__()
+            cursor.execute(*table.update([table.company],
+                    company.select(Min(company.id)),
+                    where=table.company == Null))
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
 
 
 WEEKDAYS = [
@@ -357,7 +389,7 @@ class Configuration(metaclass=PoolMeta):
         return ['0', '1', '2', '3', '4']
 
 
-class CalendarDay(FlowAccessMixin, ModelSQL, ModelView):
+class CalendarDay(CompanyMixin, FlowAccessMixin, ModelSQL, ModelView):
     "A public holiday or a make-up working day (调休) of the flow's calendar"
     __name__ = 'sale.flow.calendar.day'
 
@@ -375,7 +407,7 @@ class CalendarDay(FlowAccessMixin, ModelSQL, ModelView):
         super().__setup__()
         t = cls.__table__()
         cls._sql_constraints += [
-            ('date_unique', Unique(t, t.date),
+            ('date_unique', Unique(t, t.company, t.date),
                 'sale_flow.msg_calendar_day_unique'),
             ]
         cls._order = [('date', 'DESC'), ('id', 'DESC')]
@@ -390,14 +422,15 @@ class CalendarDay(FlowAccessMixin, ModelSQL, ModelView):
         return Pool().get('sale.configuration').default_flow_work_days()
 
     @classmethod
-    def working_time(cls, now):
+    def working_time(cls, now, company_id=None):
         """The calendar: a function of a duration giving the UTC moment
         before now (UTC) from which that much working time has passed"""
         pool = Pool()
         Config = pool.get('sale.configuration')
         Company = pool.get('company.company')
         config = Config(1)
-        company_id = Transaction().context.get('company')
+        if company_id is None:
+            company_id = Transaction().context.get('company')
         zone = ZoneInfo('UTC')
         if company_id and company_id > 0:
             company = Company(company_id)
@@ -407,6 +440,7 @@ class CalendarDay(FlowAccessMixin, ModelSQL, ModelView):
             ).replace(tzinfo=None)
         since = local.date() - dt.timedelta(days=CALENDAR_DAYS)
         kinds = {d.date: d.kind for d in cls.search([
+                    ('company', '=', company_id),
                     ('date', '>=', since),
                     ('date', '<=', local.date()),
                     ])}
@@ -427,7 +461,7 @@ class CalendarDay(FlowAccessMixin, ModelSQL, ModelView):
         return before
 
 
-class ServiceLevel(FlowAccessMixin, ModelSQL, ModelView):
+class ServiceLevel(CompanyMixin, FlowAccessMixin, ModelSQL, ModelView):
     "How long an order may wait at a stage of the flow"
     __name__ = 'sale.flow.service_level'
 
@@ -451,31 +485,34 @@ class ServiceLevel(FlowAccessMixin, ModelSQL, ModelView):
         super().__setup__()
         t = cls.__table__()
         cls._sql_constraints += [
-            ('stage_unique', Unique(t, t.stage),
+            ('stage_unique', Unique(t, t.company, t.stage),
                 'sale_flow.msg_service_level_unique'),
             ]
         cls._order = [('id', 'ASC')]
 
     @classmethod
     def thresholds(cls):
-        """{position: the time before which an order reached it is late}"""
+        """{(company id, position): the time before which an order of the
+        company reached the position is late}, of the user's companies"""
         Calendar = Pool().get('sale.flow.calendar.day')
         now = dt.datetime.now()
         levels = cls.search([])
-        if any(l.working_time for l in levels):
-            working = Calendar.working_time(now)
-        return {FLOW.index(l.stage) + 1: (working(l.duration)
+        working = {}
+        for company in {l.company.id for l in levels if l.working_time}:
+            working[company] = Calendar.working_time(now, company)
+        return {(l.company.id, FLOW.index(l.stage) + 1): (
+                working[l.company.id](l.duration)
                 if l.working_time else now - l.duration)
             for l in levels}
 
     @classmethod
-    def late_case(cls, position, since):
+    def late_case(cls, company, position, since):
         "The SQL expression: 1 when the order is late, else 0"
         thresholds = cls.thresholds()
         if not thresholds:
             return Literal(0)
-        return Case(*(((position == p) & (since < t), 1)
-                for p, t in thresholds.items()), else_=0)
+        return Case(*(((company == c) & (position == p) & (since < t), 1)
+                for (c, p), t in thresholds.items()), else_=0)
 
 
 class ServiceLevelNotify(metaclass=PoolMeta):
@@ -489,7 +526,8 @@ class ServiceLevelNotify(metaclass=PoolMeta):
         pool = Pool()
         Sale = pool.get('sale.sale')
         Breach = pool.get('sale.flow.breach')
-        levels = {FLOW.index(l.stage) + 1: l for l in cls.search([])}
+        levels = {(l.company.id, FLOW.index(l.stage) + 1): l
+            for l in cls.search([])}
         if not levels:
             return
         late = Sale.search([('flow_late', '=', True)])
@@ -497,7 +535,7 @@ class ServiceLevelNotify(metaclass=PoolMeta):
                     ('sale', 'in', [s.id for s in late])])}
         breaches = []
         for sale in late:
-            level = levels.get(sale.flow_position)
+            level = levels.get((sale.company.id, sale.flow_position))
             if not level or (sale.id, level.stage) in known:
                 continue
             breaches.append(Breach(
@@ -586,7 +624,7 @@ class Board(ModelSQL, ModelView):
             stage.as_('stage'),
             Count(positions.sale).as_('orders'),
             cls.oldest.sql_cast(Min(positions.since)).as_('oldest'),
-            Sum(ServiceLevel.late_case(
+            Sum(ServiceLevel.late_case(positions.company,
                     positions.position, positions.since)).as_('late'),
             group_by=[positions.position])
 
@@ -627,9 +665,9 @@ class Sale(metaclass=PoolMeta):
             result['flow_late'] = {s.id: False for s in sales}
         cursor = Transaction().connection.cursor()
         positions = flow_positions([s.id for s in sales])
-        cursor.execute(*positions.select(
-                positions.sale, positions.position, positions.since))
-        for sale_id, position, since in cursor:
+        cursor.execute(*positions.select(positions.sale, positions.company,
+                positions.position, positions.since))
+        for sale_id, company, position, since in cursor:
             if isinstance(since, str):
                 # SQLite gives the computed timestamp as text
                 since = dt.datetime.fromisoformat(since)
@@ -637,8 +675,8 @@ class Sale(metaclass=PoolMeta):
                 'flow_position': position,
                 'flow_stage': FLOW[position - 1],
                 'flow_since': since,
-                'flow_late': bool(position in thresholds and since
-                    and since < thresholds[position]),
+                'flow_late': bool((company, position) in thresholds
+                    and since and since < thresholds[company, position]),
                 }
             for name in names:
                 result[name][sale_id] = values[name]
@@ -657,7 +695,8 @@ class Sale(metaclass=PoolMeta):
         ServiceLevel = Pool().get('sale.flow.service_level')
         _, operator, value = clause
         positions = flow_positions()
-        late = ServiceLevel.late_case(positions.position, positions.since)
+        late = ServiceLevel.late_case(
+            positions.company, positions.position, positions.since)
         query = positions.select(positions.sale, where=late == 1)
         if (operator == '=') == bool(value):
             return [('id', 'in', query)]

@@ -102,7 +102,8 @@ class Configuration(FlowAccessMixin, metaclass=PoolMeta):
             'invisible': Eval('review_required') != 'amount',
             'required': Eval('review_required') == 'amount',
             },
-        help="Orders with this untaxed amount or more need a review.")
+        help="Orders with this untaxed amount or more, in the company's "
+        "currency, need a review.")
     review_confirm = fields.Boolean(
         "Confirm on Approval",
         help="Approving an order also confirms it.")
@@ -195,7 +196,8 @@ class Rule(FlowAccessMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
         help="What the reviewer reads on the finding.")
     amount_above = fields.Numeric(
         "Order Amount Above", digits=(16, 2),
-        help="The untaxed amount of the order is above this amount.")
+        help="The untaxed amount of the order, in the company's currency, "
+        "is above this amount.")
     quantity_above = fields.Float(
         "Line Quantity Above",
         states={'invisible': Eval('level') != 'line'},
@@ -253,7 +255,7 @@ class Rule(FlowAccessMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
     def match_order(self, sale, new_customers):
         "Whether the order-level conditions hold for the sale"
         if (self.amount_above is not None
-                and not (sale.untaxed_amount or 0) > self.amount_above):
+                and not sale.review_company_amount > self.amount_above):
             return False
         if self.new_customer and sale.party.id not in new_customers:
             return False
@@ -717,6 +719,21 @@ class Sale(metaclass=PoolMeta):
             Decision.save(decisions)
         cls.review_run_checks(sales)
 
+    @property
+    def review_company_amount(self):
+        """The untaxed amount of the order in the company's currency (the
+        review's thresholds are in it), at the rate of the order's date"""
+        pool = Pool()
+        Currency = pool.get('currency.currency')
+        Date = pool.get('ir.date')
+        amount = self.untaxed_amount or Decimal(0)
+        company_currency = self.company.currency
+        if not self.currency or self.currency == company_currency:
+            return amount
+        with Transaction().set_context(
+                date=self.sale_date or Date.today()):
+            return Currency.compute(self.currency, amount, company_currency)
+
     @classmethod
     def _review_required(cls, sales, config):
         "The sales that need a reviewer's approval"
@@ -724,7 +741,7 @@ class Sale(metaclass=PoolMeta):
             return set()
         elif config.review_required == 'amount':
             return {s for s in sales
-                if (s.untaxed_amount or 0) >= (config.review_amount or 0)}
+                if s.review_company_amount >= (config.review_amount or 0)}
         elif config.review_required == 'new_customer':
             known = cls._review_known_customers(sales)
             return {s for s in sales if s.party.id not in known}

@@ -12,8 +12,12 @@ browser's language (``?lang=zh_CN`` or ``?lang=en`` to choose).
 
 import base64
 import binascii
+import logging
+import re
+from functools import wraps
 from html import escape
 
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from trytond.exceptions import UserError
@@ -22,6 +26,51 @@ from trytond.protocols.wrappers import (
     allow_null_origin, with_pool, with_transaction)
 from trytond.transaction import Transaction
 from trytond.wsgi import app
+
+from .exceptions import SignatureIdentityError
+
+_TOKEN = re.compile(r'(/sale_flow/(?:sign|rate)/)[^\s?/"]+')
+
+
+class _HideTokens(logging.Filter):
+    "The access log shows the pages, never the customers' tokens"
+
+    def filter(self, record):
+        if isinstance(record.msg, str) and '/sale_flow/' in record.msg:
+            record.msg = _TOKEN.sub(r'\1***', record.msg)
+        if record.args and isinstance(record.args, tuple):
+            record.args = tuple(self._hide(a) for a in record.args)
+        return True
+
+    @staticmethod
+    def _hide(value):
+        # trytond logs the request object itself: its text has the URL
+        if isinstance(value, (int, float)) or value is None:
+            return value
+        text = str(value)
+        if '/sale_flow/' in text:
+            return _TOKEN.sub(r'\1***', text)
+        return value
+
+
+for _name in ['werkzeug', 'trytond.wsgi', 'gunicorn.access']:
+    logging.getLogger(_name).addFilter(_HideTokens())
+
+
+def _http_errors_answered(wsgi_app):
+    """trytond 8.0 refuses a request from another web site (its Origin
+    header) by raising 403 outside its own error handling, so the server
+    answered 500; answer the 403 itself"""
+    @wraps(wsgi_app)
+    def wrapper(environ, start_response):
+        try:
+            return wsgi_app(environ, start_response)
+        except HTTPException as exception:
+            return exception(environ, start_response)
+    return wrapper
+
+
+app.wsgi_app = _http_errors_answered(app.wsgi_app)
 
 PAGE = '''<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8">
@@ -247,6 +296,11 @@ def sign(request, pool, token):
         except UserError as exception:
             # nothing of the refused submission is kept
             Transaction().rollback()
+            if isinstance(exception, SignatureIdentityError):
+                # but the wrong identity check is counted
+                if Shipment.record_sign_failure(shipment):
+                    return _error(lang, title,
+                        gettext('sale_flow.msg_sign_page_locked'), 403)
             return _page(lang, title, _form(
                     Shipment(shipment.id), lang, error=exception.message,
                     values=form), status=400)

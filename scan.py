@@ -13,6 +13,7 @@ result.
 """
 
 import json
+import math
 import re
 
 from trytond.i18n import gettext
@@ -41,6 +42,8 @@ RESULTS = [
     ('reset', "Line Reset"),
     ]
 REFUSED = {'unknown', 'not_on_shipment', 'over', 'wrong_state'}
+# the longest code a scanner types
+MAX_CODE = 100
 # who may scan: the warehouse operators and the flow managers
 SCAN_GROUPS = [
     'sale_flow.group_sale_flow_warehouse',
@@ -120,12 +123,28 @@ class Scan(FlowAccessMixin, ModelSQL, ModelView):
     @classmethod
     def parse_code(cls, code, quantity=None):
         "The code and quantity of what was typed: CODE or N*CODE"
+        if code is not None and not isinstance(code, str) or len(
+                code or '') > MAX_CODE:
+            raise ScanError(gettext(
+                    'sale_flow.msg_scan_code', code=repr(code)[:50],
+                    limit=MAX_CODE))
         code = (code or '').strip()
         match = _QUANTITY_PREFIX.match(code)
         if match:
-            quantity = float(match.group(1).replace(',', '.'))
+            quantity = match.group(1).replace(',', '.')
             code = match.group(2)
-        return code, (quantity if quantity else 1.0)
+        if quantity is None:
+            return code, 1.0
+        value = None
+        if not isinstance(quantity, bool):
+            try:
+                value = float(quantity)
+            except (TypeError, ValueError):
+                pass
+        if value is None or not math.isfinite(value) or value <= 0:
+            raise ScanError(gettext(
+                    'sale_flow.msg_scan_quantity', quantity=quantity))
+        return code, value
 
     @classmethod
     def find_product(cls, code):
@@ -203,6 +222,11 @@ class Scan(FlowAccessMixin, ModelSQL, ModelView):
         # Two operators on the same shipment count one after the other
         Move.lock(moves)
         moves = Move.browse(moves)
+        unit = moves[0].unit
+        if unit.round(quantity) != quantity:
+            raise ScanError(gettext(
+                    'sale_flow.msg_scan_quantity_digits', quantity=quantity,
+                    unit=unit.rec_name, digits=unit.digits))
         for move in moves:
             left = move.quantity - (getattr(move, field) or 0)
             if quantity <= left + 1e-9:

@@ -19,8 +19,10 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import io
 import json
 import logging
+import math
 import secrets
 from collections import defaultdict
 
@@ -35,12 +37,39 @@ from trytond.url import http_host
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .access import FlowAccessMixin, flow_rpc, record_id
-from .exceptions import SignatureError
+from .exceptions import SignatureError, SignatureIdentityError
 
 # the largest signature image or photo accepted, in bytes
 MAX_IMAGE = 2 * 1024 * 1024
 # the most photos of the goods kept with one signature
 MAX_PHOTOS = 10
+# the largest image accepted, in pixels (a phone photo has 12 million)
+MAX_PIXELS = 50 * 1000 * 1000
+# the image formats accepted for signatures and photos
+IMAGE_FORMATS = {'PNG', 'JPEG'}
+# the longest signer name, identity and reason text
+MAX_TEXT = 200
+# wrong identity checks before a signing link is locked, by default
+SIGN_ATTEMPTS = 5
+
+
+def check_image(data):
+    """Whether data is an image of an accepted format and size, decoded by
+    its content (not by what the sender says)"""
+    from PIL import Image
+    if not isinstance(data, (bytes, bytearray)) or not data:
+        return False
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.format not in IMAGE_FORMATS:
+                return False
+            if image.width * image.height > MAX_PIXELS:
+                return False
+            image.verify()
+    except (Image.DecompressionBombError, OSError, ValueError,
+            SyntaxError):
+        return False
+    return True
 
 REASONS = [
     (None, ""),
@@ -50,6 +79,45 @@ REASONS = [
     ('other', "Other"),
     ]
 logger = logging.getLogger(__name__)
+
+
+def _number(value):
+    "The finite number of value (empty is 0), or None"
+    if value in (None, ''):
+        return 0.0
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _text(values, name, Model):
+    """The stripped text of values[name], refused when not text or too long
+    (naming the field of Model in the reader's language)"""
+    value = values.get(name)
+    if value is None:
+        return ''
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise SignatureError(gettext(
+                'sale_flow.msg_signature_text',
+                field=Model.fields_get([name])[name]['string'],
+                limit=MAX_TEXT))
+    return value.strip()
+
+
+def _binary(value):
+    "The bytes of value (bytes or base64 text), or None"
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except (ValueError, TypeError):
+            return None
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    return None
 
 # who records a signature in the client: the shipping clerks and the flow
 # managers (the customer signs on the phone page with the link's token)
@@ -69,6 +137,12 @@ class Configuration(metaclass=PoolMeta):
             ], "Signature Identity Check",
         help="What the signer gives to show who signs: checked against the "
         "customer's phone numbers, or kept as given for an ID card.")
+    signature_attempts = fields.Integer(
+        "Identity Checks per Link",
+        domain=['OR', ('signature_attempts', '=', None),
+            ('signature_attempts', '>', 0)],
+        help="A signing link is locked after this many wrong identity "
+        "checks on the customer's phone (5 when empty).")
     signature_required = fields.Boolean(
         "Signature Required",
         help="A customer shipment of an order is done only with the "
@@ -253,6 +327,9 @@ class ShipmentOut(metaclass=PoolMeta):
     signatures = fields.One2Many(
         'sale.flow.signature', 'shipment', "Signature", readonly=True)
     sign_token_hash = fields.Char("Signing Token Hash", readonly=True)
+    sign_attempts = fields.Integer(
+        "Wrong Identity Checks", readonly=True,
+        help="Wrong identity checks on the current signing link.")
     sign_token_expire = fields.Timestamp(
         "Signing Link Expires", readonly=True,
         states={
@@ -287,6 +364,7 @@ class ShipmentOut(metaclass=PoolMeta):
         token = secrets.token_urlsafe(24)
         with without_check_access():
             self.__class__.write([self], {
+                    'sign_attempts': 0,
                     'sign_token_hash': self._sign_token_hash(token),
                     'sign_token_expire': (
                         dt.datetime.now() + dt.timedelta(hours=hours)),
@@ -338,6 +416,25 @@ class ShipmentOut(metaclass=PoolMeta):
                             shipment=shipment.rec_name))
 
     @classmethod
+    def record_sign_failure(cls, shipment):
+        """Count a wrong identity check on the shipment's signing link and
+        lock the link (its token is forgotten) after the configured number;
+        return whether it is locked"""
+        with without_check_access():
+            config = Pool().get('sale.configuration')(1)
+            limit = config.signature_attempts or SIGN_ATTEMPTS
+            shipment = cls(shipment.id)
+            attempts = (shipment.sign_attempts or 0) + 1
+            values = {'sign_attempts': attempts}
+            locked = attempts >= limit
+            if locked:
+                values.update(sign_token_hash=None, sign_token_expire=None)
+            cls.write([shipment], values)
+        logger.info("shipment %s: wrong identity check %s of %s",
+            shipment.id, attempts, limit)
+        return locked
+
+    @classmethod
     @ModelView.button_action('sale_flow.wizard_sign_link')
     def sign_link(cls, shipments):
         pass
@@ -348,6 +445,7 @@ class ShipmentOut(metaclass=PoolMeta):
         default.setdefault('signatures', None)
         default.setdefault('sign_token_hash', None)
         default.setdefault('sign_token_expire', None)
+        default.setdefault('sign_attempts', None)
         return super().copy(shipments, default=default)
 
     @classmethod
@@ -533,16 +631,25 @@ class SignatureSign(metaclass=PoolMeta):
             raise SignatureError(gettext(
                     'sale_flow.msg_signature_state',
                     shipment=shipment.rec_name))
-        signer = (values.get('signer') or '').strip()
+        if not isinstance(values, dict):
+            raise SignatureError(gettext(
+                    'sale_flow.msg_signature_values', value=repr(values)[:50]))
+        signer = _text(values, 'signer', cls)
         if not signer:
             raise SignatureError(gettext('sale_flow.msg_signature_signer'))
         if not values.get('image'):
             raise SignatureError(gettext('sale_flow.msg_signature_image'))
-        identity = (values.get('identity') or '').strip()
+        identity = _text(values, 'identity', cls)
         cls.check_identity(shipment, identity)
         moves = {m.id: m for m in shipment.outgoing_moves
             if m.state != 'cancelled' and m.quantity}
-        given = {int(l['move']): l for l in values.get('lines') or []}
+        given = {}
+        for line in values.get('lines') or []:
+            if not isinstance(line, dict):
+                raise SignatureError(gettext(
+                        'sale_flow.msg_signature_lines',
+                        shipment=shipment.rec_name))
+            given[record_id(line.get('move'), 'move')] = line
         if set(given) != set(moves):
             raise SignatureError(gettext(
                     'sale_flow.msg_signature_lines',
@@ -550,15 +657,24 @@ class SignatureSign(metaclass=PoolMeta):
         lines = []
         for move_id, move in moves.items():
             value = given[move_id]
-            accepted = float(value.get('accepted') or 0)
-            refused = float(value.get('refused') or 0)
-            if (accepted < 0 or refused < 0
+            accepted = _number(value.get('accepted'))
+            refused = _number(value.get('refused'))
+            unit = move.unit
+            if (accepted is None or refused is None
+                    or accepted < 0 or refused < 0
+                    or unit.round(accepted) != accepted
+                    or unit.round(refused) != refused
                     or abs(accepted + refused - move.quantity) > 1e-9):
                 raise SignatureError(gettext(
                         'sale_flow.msg_signature_quantity',
                         product=move.product.rec_name,
-                        delivered=move.quantity, accepted=accepted,
-                        refused=refused))
+                        delivered=move.quantity,
+                        accepted=value.get('accepted', 0),
+                        refused=value.get('refused', 0)))
+            if refused and value.get('reason') not in dict(REASONS):
+                raise SignatureError(gettext(
+                        'sale_flow.msg_signature_reason',
+                        product=move.product.rec_name))
             if refused and not value.get('reason'):
                 raise SignatureError(gettext(
                         'sale_flow.msg_signature_reason',
@@ -568,14 +684,14 @@ class SignatureSign(metaclass=PoolMeta):
                     delivered=move.quantity, accepted=accepted,
                     refused=refused,
                     reason=value.get('reason') if refused else None,
-                    reason_text=value.get('reason_text') if refused
-                    else None))
-        image = values['image']
-        if isinstance(image, str):
-            image = base64.b64decode(image)
-        photos = [base64.b64decode(p) if isinstance(p, str) else p
-            for p in values.get('photos') or []]
-        if not all(photos):
+                    reason_text=_text(value, 'reason_text', Line)
+                    if refused else None))
+        image = _binary(values['image'])
+        photos = [_binary(p) for p in values.get('photos') or []]
+        if not check_image(image):
+            raise SignatureError(gettext(
+                    'sale_flow.msg_signature_image_invalid'))
+        if not all(check_image(p) for p in photos):
             raise SignatureError(gettext('sale_flow.msg_signature_photo'))
         if len(photos) > MAX_PHOTOS:
             raise SignatureError(gettext(
@@ -626,7 +742,7 @@ class SignatureSign(metaclass=PoolMeta):
             return
         if method == 'id_card':
             if len(identity or '') < 4:
-                raise SignatureError(gettext(
+                raise SignatureIdentityError(gettext(
                         'sale_flow.msg_signature_identity_id_card'))
             return
         phones = [c.value for c in shipment.customer.contact_mechanisms
@@ -637,7 +753,7 @@ class SignatureSign(metaclass=PoolMeta):
         if not identity or not any(
                 d.endswith(identity) and len(identity) >= 4
                 for d in digits):
-            raise SignatureError(gettext(
+            raise SignatureIdentityError(gettext(
                     'sale_flow.msg_signature_identity',
                     customer=shipment.customer.rec_name))
 

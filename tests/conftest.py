@@ -5,6 +5,7 @@ scenario tests but ran fewer than there are scenario files fails."""
 
 import glob
 import os
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 _ran = set()
@@ -20,6 +21,10 @@ def pytest_sessionfinish(session, exitstatus):
     expected = len(glob.glob(os.path.join(HERE, 'scenario_*.rst')))
     selected = [i for i in session.items if '::test_scenario_' in i.nodeid]
     reporter = session.config.pluginmanager.get_plugin('terminalreporter')
+    access = sys.modules.get((__package__ or '') + '.test_access')
+    for summary in getattr(access, 'SUMMARY', []):
+        if reporter:
+            reporter.write_line(summary)
     if not selected:
         return
     line = f"scenarios run: {len(_ran)} of {expected}"

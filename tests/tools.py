@@ -679,6 +679,20 @@ def set_stage_times(pool, times, approvers=None):
                     [decision.user], [approvers[sale.id]],
                     where=(decision.sale == sale.id)
                     & (decision.decision == 'approved')))
+    # the signing time is part of the signed content: the signatures are
+    # digested again at the times written, as if signed then
+    Signature = pool.get('sale.flow.signature')
+    for cache in Transaction().cache.values():
+        cache.clear()
+    signed = Signature.search([('shipment', 'in', [
+                    s.id for sale in Sale.browse(list(times))
+                    for s in sale.shipments])])
+    if signed:
+        key = pool.get('sale.flow.signature.secret').get_key()
+        for record in signed:
+            cursor.execute(*signature.update(
+                    [signature.digest], [record.compute_digest(key)],
+                    where=signature.id == record.id))
 
 
 def record_tracking(pool, shipments):
