@@ -75,7 +75,8 @@ setup(
         ),
     package_data={
         'trytond.modules.%s' % MODULE: (info.get('xml', [])
-            + ['tryton.cfg', 'view/*.xml', 'locale/*.po', 'report/*.fodt', 'report/*.html',
+            + ['tryton.cfg', 'view/*.xml', 'locale/*.po',
+                'locale/override/*.po', 'report/*.fodt', 'report/*.html',
                 'report/*.fods', 'report/*.odt', 'icons/*.svg',
                 'tests/*.rst', 'tests/*.json']),
         },

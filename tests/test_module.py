@@ -7,6 +7,7 @@ import os
 import polib
 from lxml import etree
 
+from trytond.i18n import gettext
 from trytond.modules.company.tests import CompanyTestMixin
 from trytond.modules.sale_flow.monitoring import working_before
 from trytond.modules.sale_flow.review import msg, render
@@ -106,6 +107,100 @@ class SaleFlowTestCase(CompanyTestMixin, ModuleTestCase):
                 os.path.join(MODULE_DIR, 'locale', 'zh_CN.po'))} - {
             e.msgctxt for e in pofile}
         self.assertEqual(stale, set())
+
+    @with_transaction()
+    def test_zh_CN_overrides_of_tryton_modules(self):
+        "Tryton's own strings on the flow's path are shown in our zh_CN"
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        Translation = pool.get('ir.translation')
+        ModelData = pool.get('ir.model.data')
+        Sale = pool.get('sale.sale')
+        Shipment = pool.get('stock.shipment.out')
+        Package = pool.get('stock.package')
+        Carrier = pool.get('carrier')
+        ActionDomain = pool.get('ir.action.act_window.domain')
+
+        # As trytond-admin -l zh_CN does: every module's locale/zh_CN.po,
+        # then its locale/override/zh_CN.po
+        zh_CN, = Lang.search([('code', '=', 'zh_CN')])
+        Lang.load_translations([zh_CN])
+
+        # Every override is in force: no stale msgid, none skipped because
+        # it equals a fuzzy translation of the overridden module
+        overrides = polib.pofile(
+            os.path.join(MODULE_DIR, 'locale', 'override', 'zh_CN.po'))
+        self.assertGreater(len(overrides), 0)
+        not_applied = []
+        for entry in overrides:
+            type_, name, res_id = entry.msgctxt.split(':')
+            module, fs_id = res_id.split('.')
+            domain = [
+                ('lang', '=', 'zh_CN'),
+                ('module', '=', module),
+                ('type', '=', type_),
+                ('name', '=', name),
+                ('res_id', '=',
+                    ModelData.get_id(module, fs_id) if fs_id else -1),
+                ('src', '=', entry.msgid),
+                ]
+            value = entry.msgstr or entry.msgstr_plural[0]
+            if not Translation.search(domain + [
+                        ('value', '=', value),
+                        ('fuzzy', '=', False),
+                        ('overriding_module', '=', 'sale_flow'),
+                        ]):
+                not_applied.append((entry.msgctxt, entry.msgid))
+        self.assertEqual(not_applied, [])
+
+        # As the clients get them
+        with Transaction().set_context(language='zh_CN'):
+            fields = Sale.fields_get(['number', 'party', 'state'])
+            self.assertEqual(fields['number']['string'], '订单号')
+            self.assertEqual(fields['party']['string'], '客户')
+            self.assertIn(('confirmed', '已确认'), fields['state']['selection'])
+            buttons = self.view_buttons(Sale)
+            self.assertEqual(buttons['quote']['string'], '报价')
+            self.assertEqual(buttons['confirm']['string'], '确认')
+            self.assertEqual(buttons['process']['string'], '处理')
+            self.assertEqual(buttons['draft']['string'], '退回草稿')
+            # sale ships this one right but fuzzy: confirmed, not skipped
+            self.assertEqual(ActionDomain(ModelData.get_id(
+                        'sale', 'act_sale_form_domain_all')).name, '全部')
+
+            fields = Shipment.fields_get(['number', 'state'])
+            self.assertEqual(fields['number']['string'], '单号')
+            self.assertIn(('shipped', '已发货'), fields['state']['selection'])
+            buttons = self.view_buttons(Shipment)
+            self.assertEqual(buttons['assign_wizard']['string'], '分配库存')
+            self.assertEqual(buttons['ship']['string'], '确认发货')
+            self.assertEqual(buttons['ship']['confirm'], '确定要发出该发货单吗？')
+            self.assertEqual(buttons['do']['string'], '完成')
+
+            self.assertEqual(
+                Package.fields_get(['number'])['number']['string'], '包裹号')
+            self.assertEqual(
+                Carrier.fields_get(['party'])['party']['string'], '承运商')
+
+            self.assertEqual(
+                gettext('ir.msg_button_state_record',
+                    button='confirm', record='SO59', model='销售订单'),
+                '"销售订单"的记录"SO59"在当前状态下不能执行"confirm"。')
+            self.assertEqual(
+                gettext('ir.msg_access_button_error',
+                    button='confirm', model='销售订单'),
+                '不允许在"销售订单"上调用按钮"confirm"。')
+        with Transaction().set_context(language='en'):
+            self.assertEqual(
+                Shipment.fields_get(['number'])['number']['string'],
+                'Number')
+
+    @staticmethod
+    def view_buttons(Model):
+        "The buttons of the model's form view with their attributes"
+        arch = etree.fromstring(
+            Model.fields_view_get(view_type='form')['arch'])
+        return {b.get('name'): b.attrib for b in arch.iter('button')}
 
     @with_transaction()
     def test_finding_message_in_reader_language(self):
