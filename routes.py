@@ -97,7 +97,11 @@ SCRIPT = '''<script>
     var ctx = canvas.getContext('2d');
     var drawn = false, down = false;
     function fit() {
-        canvas.width = canvas.clientWidth; canvas.height = canvas.clientHeight;
+        // drawn at the screen's resolution, not blurred on a phone
+        var ratio = window.devicePixelRatio || 1;
+        canvas.width = Math.round(canvas.clientWidth * ratio);
+        canvas.height = Math.round(canvas.clientHeight * ratio);
+        ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
         ctx.lineWidth = 2; ctx.lineCap = 'round';
     }
     fit();
@@ -209,7 +213,11 @@ def _form(shipment, lang, error=None, values=None):
     if error:
         body += '<p class="error">%s</p>' % escape(error)
     body += (
-        '<p>%s %s</p>' % (_text('msg_sign_page_shipment'),
+        '<p><strong>%s</strong></p>' % escape(shipment.company.rec_name)
+        + '<p>%s %s</p>' % (_text('msg_sign_page_order'), escape(', '.join(
+                    sorted({m.sale.number for m in shipment.outgoing_moves
+                            if m.sale and m.sale.number}))))
+        + '<p>%s %s</p>' % (_text('msg_sign_page_shipment'),
             escape(shipment.number or ''))
         + '<form id="form" method="post" action="?lang=%s">' % lang
         + '<table><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th>'

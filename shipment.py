@@ -65,6 +65,8 @@ class Location(FlowAccessMixin, metaclass=PoolMeta):
 
 class Move(FlowAccessMixin, metaclass=PoolMeta):
     __name__ = 'stock.move'
+    # a move is done or cancelled by its buttons and its shipment's only
+    _flow_server_fields = {'state'}
 
     scanned_quantity = fields.Float(
         "Scanned", digits='unit', readonly=True,

@@ -389,6 +389,11 @@ class ShipmentOut(TrackingMixin, metaclass=PoolMeta):
         """Hand the packed self-pickup shipment over to the person who
         collects it, against the order's pickup code; the shipment leaves
         (shipped)"""
+        for value in [code, collected_by]:
+            if value is not None and (
+                    not isinstance(value, str) or len(value) > 200):
+                raise ShippingError(gettext(
+                        'sale_flow.msg_hand_over_text', limit=200))
         code = (code or '').strip()
         collected_by = (collected_by or '').strip()
         if (shipment.state != 'packed'

@@ -49,6 +49,8 @@ MAX_PIXELS = 50 * 1000 * 1000
 IMAGE_FORMATS = {'PNG', 'JPEG'}
 # the longest signer name, identity and reason text
 MAX_TEXT = 200
+# the longest comment of a rating
+MAX_COMMENT = 2000
 # wrong identity checks before a signing link is locked, by default
 SIGN_ATTEMPTS = 5
 
@@ -330,6 +332,11 @@ class ShipmentOut(metaclass=PoolMeta):
     sign_attempts = fields.Integer(
         "Wrong Identity Checks", readonly=True,
         help="Wrong identity checks on the current signing link.")
+    signature_required = fields.Function(fields.Boolean(
+            "Signature Required",
+            help="The shipment is done by the customer's signature only "
+            "(proof of delivery); see the sales configuration."),
+        'get_signature_required')
     sign_token_expire = fields.Timestamp(
         "Signing Link Expires", readonly=True,
         states={
@@ -400,20 +407,30 @@ class ShipmentOut(metaclass=PoolMeta):
         super().do(shipments)
 
     @classmethod
+    def get_signature_required(cls, shipments, name):
+        "Whether each shipment is done by the customer's signature only"
+        with without_check_access():
+            config = Pool().get('sale.configuration')(1)
+            # empty (a database from before the setting) is required
+            required = (config.signature_required is None
+                or bool(config.signature_required))
+            return {s.id: required and any(
+                    m.sale for m in cls(s.id).outgoing_moves)
+                for s in shipments}
+
+    @classmethod
     def check_proof_of_delivery(cls, shipments):
         """A shipment of an order is done by the customer's signature only,
         unless the company signs for no delivery"""
-        with without_check_access():
-            config = Pool().get('sale.configuration')(1)
-            if config.signature_required is False:
-                return
-            for shipment in cls.browse(shipments):
-                if shipment.state == 'done' or shipment.signatures:
-                    continue
-                if any(m.sale for m in shipment.outgoing_moves):
-                    raise SignatureError(gettext(
-                            'sale_flow.msg_signature_required',
-                            shipment=shipment.rec_name))
+        shipments = cls.browse(shipments)
+        required = cls.get_signature_required(shipments, None)
+        for shipment in shipments:
+            if shipment.state == 'done' or shipment.signatures:
+                continue
+            if required[shipment.id]:
+                raise SignatureError(gettext(
+                        'sale_flow.msg_signature_required',
+                        shipment=shipment.rec_name))
 
     @classmethod
     def record_sign_failure(cls, shipment):
@@ -885,7 +902,13 @@ class Satisfaction(FlowAccessMixin, ModelSQL, ModelView):
         "Record the customer's rating of the signed shipment"
         Shipment = Pool().get('stock.shipment.out')
         shipment = Shipment(int(shipment))
-        rating = str(rating or '').strip()
+        rating = str(rating or '').strip()[:10]
+        if comment is not None and (not isinstance(comment, str)
+                or len(comment) > MAX_COMMENT):
+            raise SignatureError(gettext(
+                    'sale_flow.msg_signature_text',
+                    field=cls.fields_get(['comment'])['comment']['string'],
+                    limit=MAX_COMMENT))
         if rating not in dict(RATINGS):
             raise SignatureError(gettext(
                     'sale_flow.msg_satisfaction_rating', rating=rating))
