@@ -86,10 +86,13 @@ class FlowAccessMixin:
         Model = pool.get('ir.model')
         model = Model.get_name(cls.__name__)
         if field:
+            with without_check_access():
+                # in the reader's language
+                string = cls.fields_get([field])[field]['string']
+                name = record.rec_name if record else ''
             raise AccessError(gettext(
                     'sale_flow.msg_access_flow_field',
-                    field=cls._fields[field].string, model=model,
-                    record=record.rec_name if record else ''))
+                    field=string, model=model, record=name))
         raise AccessError(gettext(
                 'sale_flow.msg_access_flow_%s' % mode, model=model))
 
