@@ -414,9 +414,10 @@ class ShipmentOut(metaclass=PoolMeta):
             # empty (a database from before the setting) is required
             required = (config.signature_required is None
                 or bool(config.signature_required))
+            # read together, not one shipment after the other
             return {s.id: required and any(
-                    m.sale for m in cls(s.id).outgoing_moves)
-                for s in shipments}
+                    m.sale for m in s.outgoing_moves)
+                for s in cls.browse([s.id for s in shipments])}
 
     @classmethod
     def check_proof_of_delivery(cls, shipments):
