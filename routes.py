@@ -1,6 +1,13 @@
 # This file is part of sale_flow.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"""The signing page on the customer's phone, served by trytond itself.
+"""The pages trytond serves itself: the signing page on the customer's
+phone and the warehouse's scan station.
+
+``/<database>/sale_flow/scan``: the scan station for scanner-speed
+scanning (see ``web/scan_station.html``).  The page holds no data and no
+rights of its own: it calls the JSON-RPC of the web client's session (the
+session cookie of a user logged into sao in the same browser), so every
+scan goes through ``sale.flow.scan.scan`` and its gates.
 
 ``/<database>/sale_flow/sign/<token>``: the shipment's signing link (a
 random, single-use, expiring token made by *Signing Link* on the shipment)
@@ -12,7 +19,9 @@ browser's language (``?lang=zh_CN`` or ``?lang=en`` to choose).
 
 import base64
 import binascii
+import json
 import logging
+import os
 import re
 from functools import wraps
 from html import escape
@@ -363,3 +372,57 @@ def rate(request, pool, token):
         Shipment.write([shipment], {'rate_token_hash': None})
         return _page(lang, title, '<p>%s</p>' % _text(
                 'msg_rate_page_thanks'))
+
+
+STATION_STRINGS = {
+    'title': 'msg_station_title',
+    'scan_shipment': 'msg_station_scan_shipment',
+    'shipment': 'msg_station_shipment',
+    'code': 'msg_station_code',
+    'counts': 'msg_station_counts',
+    'sound_on': 'msg_station_sound_on',
+    'sound_off': 'msg_station_sound_off',
+    'pick': 'msg_station_pick',
+    'pack': 'msg_station_pack',
+    'other': 'msg_station_other',
+    'unknown_shipment': 'msg_scan_shipment_unknown',
+    'not_ready': 'msg_station_not_ready',
+    'opened': 'msg_station_opened',
+    'picked': 'msg_station_picked',
+    'packed': 'msg_station_packed',
+    'login': 'msg_station_login',
+    'login_link': 'msg_station_login_link',
+    }
+_STATION = os.path.join(
+    os.path.dirname(__file__), 'web', 'scan_station.html')
+
+
+@app.route('/<database_name>/sale_flow/scan', methods=['GET'])
+@with_pool
+@with_transaction()
+def scan_station(request, pool):
+    "The page only: its scans are the session's JSON-RPC calls"
+    lang = _language(request)
+    placeholders = {
+        # %(name)s stay for the page to fill in
+        name: '%%(%s)s' % name for name in [
+            'accepted', 'refused', 'waiting', 'code', 'shipment']}
+    with Transaction().set_context(language=lang):
+        strings = {key: gettext('sale_flow.' + message, **placeholders)
+            for key, message in STATION_STRINGS.items()}
+    with open(_STATION, encoding='utf-8') as template:
+        page = template.read()
+    data = json.dumps(strings, ensure_ascii=False).replace('</', '<\\/')
+    page = (page
+        .replace('__STRINGS__', data)
+        .replace('__TITLE__', escape(strings['title']))
+        .replace('__LANG__', lang.replace('_', '-'))
+        .replace('__DATABASE__', escape(Transaction().database.name)))
+    return Response(page, content_type='text/html; charset=utf-8',
+        headers={
+            'Cache-Control': 'no-store',
+            'Content-Security-Policy': (
+                "default-src 'none'; script-src 'unsafe-inline'; "
+                "style-src 'unsafe-inline'; connect-src 'self'"),
+            'X-Frame-Options': 'DENY',
+            })

@@ -15,6 +15,7 @@ result.
 import json
 import math
 import re
+from urllib.parse import quote, urlencode
 
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
@@ -22,7 +23,9 @@ from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.rpc import RPC
 from trytond.transaction import Transaction
-from trytond.wizard import Button, StateTransition, StateView, Wizard
+from trytond.url import http_host
+from trytond.wizard import (
+    Button, StateAction, StateTransition, StateView, Wizard)
 
 from .access import FlowAccessMixin, flow_rpc, record_id
 from .exceptions import ScanError
@@ -42,6 +45,11 @@ RESULTS = [
     ('reset', "Line Reset"),
     ]
 REFUSED = {'unknown', 'not_on_shipment', 'over', 'wrong_state'}
+# the scan screen shows the result as an icon (the clients' own icons)
+RESULT_ICONS = dict(
+    [(r, 'tryton-error') for r in REFUSED]
+    + [('accepted', 'tryton-ok'), ('undo', 'tryton-undo'),
+        ('reset', 'tryton-clear')])
 # the longest code a scanner types
 MAX_CODE = 100
 # who may scan: the warehouse operators and the flow managers
@@ -443,7 +451,12 @@ class ScanForm(ModelView):
     message = fields.Char("Message", readonly=True)
     result = fields.Selection(
         [(None, '')] + RESULTS, "Result", readonly=True)
+    result_icon = fields.Char("Result Icon", readonly=True)
     progress = fields.Char("Scanned", readonly=True)
+    direct = fields.Boolean(
+        "Packed from Stock", readonly=True,
+        help="The warehouse picks into its output location: the shipment "
+        "is packed straight after the picking scans.")
     lines = fields.One2Many(
         'sale.flow.scan.form.line', None, "Lines", readonly=True)
     reset_line = fields.Many2One(
@@ -503,16 +516,26 @@ class ScanWizard(Wizard):
     start = StateTransition()
     find = StateView('sale.flow.scan.find', 'sale_flow.scan_find_view_form', [
             Button("Close", 'end', 'tryton-close'),
+            Button("Scan Station", 'station', 'tryton-launch'),
             Button("Open", 'open_', 'tryton-ok', default=True),
             ])
     open_ = StateTransition()
     scan = StateView('sale.flow.scan.form', 'sale_flow.scan_form_view_form', [
             Button("Close", 'end', 'tryton-close'),
+            Button("Scan Station", 'station', 'tryton-launch'),
             Button("Other Shipment", 'other', 'tryton-back'),
             Button("Undo Last Scan", 'undo', 'tryton-undo'),
             Button("Reset Line", 'reset', 'tryton-clear'),
             Button("New Package", 'new_package', 'tryton-add',
                 states={'invisible': Eval('step') != 'pack'}),
+            Button("Pick", 'pick', 'tryton-forward',
+                states={
+                    'invisible': (Eval('step') != 'pick') | Eval('direct'),
+                    }),
+            Button("Pack", 'pack', 'tryton-forward',
+                states={
+                    'invisible': (Eval('step') != 'pack') & ~Eval('direct'),
+                    }),
             Button("Scan", 'do_scan', 'tryton-ok', default=True),
             ])
     do_scan = StateTransition()
@@ -520,6 +543,9 @@ class ScanWizard(Wizard):
     reset = StateTransition()
     other = StateTransition()
     new_package = StateTransition()
+    pick = StateTransition()
+    pack = StateTransition()
+    station = StateAction('sale_flow.url_scan_station')
 
     def transition_start(self):
         if (self.model and self.model.__name__ == 'stock.shipment.out'
@@ -591,6 +617,8 @@ class ScanWizard(Wizard):
             package_type = pool.get('stock.package.type').search(
                 [], order=[('id', 'ASC')], limit=1)
             package_type = package_type[0] if package_type else None
+        result = getattr(self.scan, 'result', None)
+        direct = shipment.warehouse_storage == shipment.warehouse_output
         weight = None
         if package and 'total_weight' in package._fields:
             weight = package.total_weight
@@ -604,8 +632,10 @@ class ScanWizard(Wizard):
             'shipment': shipment.id,
             'step': step,
             'message': getattr(self.scan, 'message', None),
-            'result': getattr(self.scan, 'result', None),
+            'result': result,
+            'result_icon': RESULT_ICONS.get(result),
             'progress': shipment.scan_progress,
+            'direct': direct,
             'lines': lines,
             'line_moves': [m.id for m in moves],
             'reset_line': None,
@@ -659,6 +689,34 @@ class ScanWizard(Wizard):
         self.scan.result = None
         return 'scan'
 
+    def transition_pick(self):
+        return self.transition_pack()
+
+    def transition_pack(self):
+        """Pick or pack the shipment from the scan screen: the checks of
+        the step (strict scanning) are the shipment's own"""
+        Shipment = Pool().get('stock.shipment.out')
+        shipment = Shipment(self.scan.shipment.id)
+        if shipment.scan_step() == 'pick' and (
+                shipment.warehouse_storage != shipment.warehouse_output):
+            Shipment.pick([shipment])
+            self.scan.message = gettext(
+                'sale_flow.msg_scan_picked', shipment=shipment.rec_name)
+            self.scan.result = None
+            return 'scan'
+        Shipment.pack([shipment])
+        self.find.message = gettext(
+            'sale_flow.msg_scan_packed', shipment=shipment.rec_name)
+        self.scan.message = None
+        self.scan.result = None
+        return 'find'
+
+    def do_station(self, action):
+        shipment = getattr(self.scan, 'shipment', None)
+        action['url'] = ScanStation.station_url(
+            shipment if getattr(self.scan, 'step', None) else None)
+        return action, {}
+
     def transition_other(self):
         self.find.message = None
         return 'find'
@@ -666,3 +724,26 @@ class ScanWizard(Wizard):
     def end(self):
         return 'reload'
 
+
+class ScanStation(Wizard):
+    """Open the scan station: the browser page that takes the codes at the
+    scanner's speed, one queue per page"""
+    __name__ = 'sale.flow.scan.station'
+
+    start = StateAction('sale_flow.url_scan_station')
+
+    @staticmethod
+    def station_url(shipment=None):
+        url = '%s/%s/sale_flow/scan' % (
+            http_host(), quote(Transaction().database.name))
+        if shipment:
+            url += '?' + urlencode({'shipment': shipment.number})
+        return url
+
+    def do_start(self, action):
+        shipment = None
+        if (self.model and self.model.__name__ == 'stock.shipment.out'
+                and self.record and self.record.scan_step()):
+            shipment = self.record
+        action['url'] = self.station_url(shipment)
+        return action, {}

@@ -77,7 +77,7 @@ setup(
         'trytond.modules.%s' % MODULE: (info.get('xml', [])
             + ['tryton.cfg', 'view/*.xml', 'locale/*.po',
                 'locale/override/*.po', 'report/*.fodt', 'report/*.html',
-                'report/*.fods', 'report/*.odt', 'icons/*.svg',
+                'report/*.fods', 'report/*.odt', 'icons/*.svg', 'web/*.html',
                 'tests/*.rst', 'tests/*.json']),
         },
     classifiers=[

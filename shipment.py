@@ -197,17 +197,28 @@ class ShipmentOut(FlowAccessMixin, metaclass=PoolMeta):
 
     @classmethod
     def get_scan_progress(cls, shipments, name):
+        """Scanned / required of each step up to the current one: after
+        picking, the picked count stays in sight beside the packing one"""
+        labels = {
+            'pick': gettext('sale_flow.msg_scan_progress_pick'),
+            'pack': gettext('sale_flow.msg_scan_progress_pack'),
+            }
         result = {}
         for shipment in shipments:
-            step = shipment.scan_step()
-            if not step:
+            current = shipment.scan_step()
+            if not current:
                 result[shipment.id] = None
                 continue
-            field = cls.scan_field(step)
-            moves = shipment.scan_moves(step)
-            scanned = sum(getattr(m, field) or 0 for m in moves)
-            required = sum(m.quantity for m in moves)
-            result[shipment.id] = '%g / %g' % (scanned, required)
+            parts = []
+            for step in ['pick', 'pack']:
+                field = cls.scan_field(step)
+                moves = shipment.scan_moves(step)
+                scanned = sum(getattr(m, field) or 0 for m in moves)
+                required = sum(m.quantity for m in moves)
+                parts.append('%s %g / %g' % (labels[step], scanned, required))
+                if step == current:
+                    break
+            result[shipment.id] = ' · '.join(parts)
         return result
 
     @classmethod

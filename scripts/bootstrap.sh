@@ -98,7 +98,7 @@ ensure_sao() {
 # cached databases are built from changes (module files, packages).
 db_cache_dir() {
     local key
-    key=$( (cd "$ROOT" && cat tryton.cfg ./*.xml ./*.py view/*.xml locale/*.po \
+    key=$( (cd "$ROOT" && cat tryton.cfg ./*.xml ./*.py view/*.xml locale/*.po locale/override/*.po \
         tests/tools.py 2>/dev/null; "$PY" -m pip freeze --exclude trytond_sale_flow 2>/dev/null; true) \
         | sha256sum | cut -c1-16)
     echo "$CACHE/db-cache/$key"
