@@ -391,8 +391,12 @@ class Smoke:
             Gtk.TreePath.new_from_indices([menus.index(flow)]), False)
         yield self.settle(1.5)
         self.shot('menu')
+        # the window says who is connected where
         title = main.header.get_title() or ''
-        self.notes.append(f"window: {title} — {main.header.get_subtitle()}")
+        subtitle = main.header.get_subtitle() or ''
+        if subtitle != f'{args.login}@{args.host}/{DB}':
+            raise AssertionError(f"the window's subtitle is {subtitle!r}")
+        self.notes.append(f"window: {title} — {subtitle}")
 
         # the Flow Board, from its menu entry
         self.open_menu(flow, 'model:ir.ui.menu,name:menu_board',
