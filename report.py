@@ -51,9 +51,21 @@ class CompanyReport(Report):
         companies = {r.company.id for r in records if r.company}
         context['company'] = (
             Company(companies.pop()) if len(companies) == 1 else None)
-        for name in cls.template_helpers:
+        for name in ('address_lines',) + tuple(cls.template_helpers):
             context[name] = getattr(cls, name)
         return context
+
+    @staticmethod
+    def address_lines(address):
+        """The lines of the address with its party's name, as Tryton's
+        address format (party.address.format) of the address's country and
+        the reader's language writes them: one rendering for every
+        document (for China, address.xml of this module)"""
+        if not address:
+            return []
+        Address = Pool().get('party.address')
+        with Transaction().set_context(address_with_party=True):
+            return Address(address.id).full_address.splitlines()
 
 
 class PickingList(CompanyReport):

@@ -72,8 +72,19 @@ STYLES = f'''
    <style:text-properties fo:font-weight="bold"
     style:font-weight-asian="bold"/>
   </style:style>
+  <style:style style:name="HeadingRight" style:family="paragraph"
+   style:parent-style-name="Heading">
+   <style:paragraph-properties fo:text-align="end"/>
+  </style:style>
+  <style:style style:name="HeadingCenter" style:family="paragraph"
+   style:parent-style-name="Heading">
+   <style:paragraph-properties fo:text-align="center"/>
+  </style:style>
   <style:style style:name="Right" style:family="paragraph">
    <style:paragraph-properties fo:text-align="end"/>
+  </style:style>
+  <style:style style:name="Center" style:family="paragraph">
+   <style:paragraph-properties fo:text-align="center"/>
   </style:style>
   <style:style style:name="Figure" style:family="paragraph">
    <style:paragraph-properties fo:text-align="end"/>
@@ -159,10 +170,23 @@ def row(*cells):
     return '<table:table-row>%s</table:table-row>' % ''.join(cells)
 
 
-def head_row(*texts):
-    "A table's header row: one bold, shaded cell per text"
-    return row(*(cell(p(t(text), style='Heading'), style='Head')
-            for text in texts))
+def right(text):
+    "A header over a column of numbers: aligned as they are, to the right"
+    return (text, 'HeadingRight')
+
+
+def center(text):
+    "A header over a column of centred marks or images"
+    return (text, 'HeadingCenter')
+
+
+def head_row(*columns):
+    """A table's header row: one bold, shaded cell per column, aligned as
+    the column's values (a text is left-aligned; right() or center())"""
+    columns = [c if isinstance(c, tuple) else (c, 'Heading')
+        for c in columns]
+    return row(*(cell(p(t(text), style=style), style='Head')
+            for text, style in columns))
 
 
 def goods_cells():
@@ -216,7 +240,8 @@ def company_header():
     return (
         p(d('if test="company"'))
         + p(d('company.rec_name'), style='Heading')
-        + p(d('for each="line in (company.header_used or \'\').split(\'\\n\')"'))
+        + p(d('for each="line in '
+                '(company.header_used or \'\').split(\'\\n\')"'))
         + p(d('line'), style='Small')
         + p(d('/for'))
         + p(d('/if')))
@@ -253,10 +278,11 @@ def shipment_heading():
 
 
 def address_lines(expression):
-    "The lines of an address, one paragraph each"
+    """The lines of an address with its party's name, one paragraph each,
+    as the address format of its country and the reader's language writes
+    them (report.CompanyReport.address_lines)"""
     return (
-        p(d('for each="line in (%s.full_address if %s else \'\')'
-                '.split(\'\\n\')"' % (expression, expression)))
+        p(d('for each="line in address_lines(%s)"' % expression))
         + p(d('line'))
         + p(d('/for')))
 
@@ -272,9 +298,9 @@ def delivery_method_lines(record):
 
 
 def picking_list():
-    widths = [3.0, 2.2, 5.0, 4.3, 1.6, 1.0, 0.9]
-    head = head_row("Location", "Code", "Product", "Barcode", "Quantity",
-        "Unit", "✓")
+    widths = [2.8, 2.2, 5.0, 4.2, 1.9, 1.0, 0.9]
+    head = head_row("Location", "Code", "Product", center("Barcode"),
+        right("Quantity"), "Unit", center("✓"))
     lines = table('Lines', widths,
         directive_row('for each="line in picking_lines(shipment)"', 7),
         row(
@@ -284,12 +310,12 @@ def picking_list():
             cell(p(d('if test="line.barcode"'))
                 + p(image('barcode(*line.barcode, width=0.3, height=9, '
                         'size=(\'4cm\', \'1.3cm\'))',
-                        '4cm', '1.3cm', 'EAN'))
+                        '4cm', '1.3cm', 'EAN'), style='Center')
                 + p(d('/if'))),
             cell(p(d('format_number(line.quantity, user.language, '
                         'digits=line.digits)'), style='Right')),
             cell(p(d('line.unit'))),
-            cell(p(t('☐')))),
+            cell(p(t('☐'), style='Center'))),
         directive_row('/for', 7),
         header=head)
     info = table('Info', [9.0, 9.0],
@@ -299,12 +325,12 @@ def picking_list():
                 + p(t("Planned Date:") + ' '
                     + d('format_date(shipment.planned_date, user.language)'
                         ' if shipment.planned_date else \'\''))
-                + p(t("Priority:") + ' ' + d('shipment.picking_priority_string'))
+                + p(t("Priority:") + ' '
+                    + d('shipment.picking_priority_string'))
                 + p(t("Warehouse:") + ' ' + d('shipment.warehouse.rec_name')),
                 style='Plain'),
             cell(
                 p(t("Customer"), style='Heading')
-                + p(d('shipment.customer.rec_name'))
                 + address_lines('shipment.delivery_address')
                 + p(t("Reference:") + ' ' + d('shipment.reference or \'\'')),
                 style='Plain')))
@@ -322,7 +348,7 @@ def picking_list():
 def delivery_note():
     "送货单: what is delivered, how to follow it, and room for the signature"
     widths = [2.6, 7.4, 2.2, 1.4, 4.4]
-    head = head_row("Code", "Product", "Quantity", "Unit", "Package")
+    head = head_row("Code", "Product", right("Quantity"), "Unit", "Package")
     lines = table('Lines', widths,
         directive_row('for each="line in delivery_lines(shipment)"', 5),
         row(goods_cells(), cell(p(d('line.package')))),
@@ -350,7 +376,6 @@ def delivery_note():
                 style='Plain'),
             cell(
                 p(t("Deliver to"), style='Heading')
-                + p(d('shipment.customer.rec_name'))
                 + address_lines('shipment.delivery_address'),
                 style='Plain')))
     signature = table('Signature', [9.0, 9.0],
@@ -395,8 +420,8 @@ def order_confirmation():
     """销售订单确认书: what the customer ordered, at what price, how it is
     delivered, and the customer's acknowledgement (回执)"""
     widths = [2.4, 6.3, 1.9, 1.2, 2.9, 3.3]
-    head = head_row("Code", "Product", "Quantity", "Unit", "Unit Price",
-        "Amount")
+    head = head_row("Code", "Product", right("Quantity"), "Unit",
+        right("Unit Price"), right("Amount"))
     lines = table('Lines', widths,
         directive_row('for each="line in confirmation_lines(sale)"', 6),
         row(
@@ -440,10 +465,7 @@ def order_confirmation():
                 + p(d('/if')),
                 style='Plain'),
             cell(
-                p(t("Customer"), style='Heading')
-                + p(d('sale.party.rec_name'))
-                + p(' ')
-                + p(t("Invoice to"), style='Heading')
+                p(t("Invoice to"), style='Heading')
                 + address_lines('sale.invoice_address')
                 + p(' ')
                 + p(t("Deliver to"), style='Heading')
@@ -494,7 +516,7 @@ def sales_statistics():
         ]
     # landscape: 26.7 cm between the margins
     money_width = 3.35
-    widths = [2.7, 2.0] + [money_width] * 4 + [1.9] + [money_width] * 2
+    widths = [2.4, 1.7] + [money_width] * 4 + [2.5] + [money_width] * 2
 
     def figure_cells(record, style='Cell', paragraph='Figure'):
         return ''.join(
@@ -504,12 +526,12 @@ def sales_statistics():
     periods = table('Periods', widths,
         directive_row('for each="row in periods"', len(widths)),
         row(cell(p(d('format_date(row.date, user.language)'),
-                    style='Figure')),
+                    style='Label')),
             figure_cells('row')),
         directive_row('/for', len(widths)),
         row(cell(p(t("Total"), style='Heading'), style='Head'),
             figure_cells('totals', style='Head')),
-        header=head_row("Period", *(label for label, _, _ in figures)))
+        header=head_row("Period", *(right(label) for label, _, _ in figures)))
 
     def top(title, heading, name, records, label, columns):
         widths = [14.7] + [4.0] * len(columns)
@@ -521,7 +543,8 @@ def sales_statistics():
                                 style='Figure'))
                         for _, field, expression in columns)),
                 directive_row('/for', len(widths)),
-                header=head_row(heading, *(c for c, _, _ in columns))), (
+                header=head_row(heading,
+                    *(right(c) for c, _, _ in columns))), (
             name, widths)
     customers, customers_widths = top("Top Customers", "Customer",
         'Customers',
