@@ -41,9 +41,9 @@ class JSONRPC:
     "A JSON-RPC client of trytond, as the clients speak it"
 
     def __init__(self, url, database, login, password):
-        self.url = url.rstrip('/') + '/' + database + '/'
+        self.url = url.rstrip('/') + '/' + database + '/rpc/'
         self.id = 0
-        user_id, session = self.call(
+        user_id, session, *_ = self.call(
             'common.db.login', login, {'password': password}, 'en')
         token = f'{login}:{user_id}:{session}'.encode()
         self.authorization = 'Session ' + base64.b64encode(token).decode()
@@ -67,18 +67,30 @@ class JSONRPC:
 
 
 def burst_plan(admin):
-    """A shipment waiting to be picked and the 20 codes with the result each
-    must get: its products' codes beyond what is required (over), and an
-    unknown code now and then"""
+    """A shipment waiting to be picked or packed and the 20 codes with the
+    result each must get: its products' codes, then beyond what is required
+    (over), and an unknown code now and then"""
+    fields = ['number', 'state', 'warehouse_storage', 'warehouse_output',
+        'inventory_moves', 'outgoing_moves']
+    domain = [('state', 'in', ['assigned', 'picked'])]
     shipments = admin.model('stock.shipment.out', 'search_read',
-        [('state', '=', 'assigned')], 0, None, [('id', 'ASC')],
-        ['number', 'warehouse_storage', 'warehouse_output',
-            'inventory_moves', 'outgoing_moves'])
+        domain, 0, None, [('id', 'ASC')], fields)
+    if not shipments:
+        # the goods of a waiting shipment reserved, as the warehouse would
+        waiting = admin.model('stock.shipment.out', 'search',
+            [('state', '=', 'waiting')], 0, None, [('id', 'ASC')])
+        if waiting:
+            admin.model('stock.shipment.out', 'assign_try', waiting)
+        shipments = admin.model('stock.shipment.out', 'search_read',
+            domain, 0, None, [('id', 'ASC')], fields)
     for shipment in shipments:
         direct = shipment['warehouse_storage'] == shipment['warehouse_output']
-        moves = shipment['outgoing_moves' if direct else 'inventory_moves']
+        pack = shipment['state'] == 'picked'
+        moves = shipment['outgoing_moves' if direct or pack
+            else 'inventory_moves']
+        field = 'packed_quantity' if pack else 'scanned_quantity'
         moves = admin.model('stock.move', 'read', moves,
-            ['product', 'quantity', 'scanned_quantity', 'state'])
+            ['product', 'quantity', field, 'state'])
         moves = [m for m in moves
             if m['state'] not in {'cancelled', 'staging'} and m['quantity']]
         if not moves:
@@ -91,10 +103,10 @@ def burst_plan(admin):
         left = {}
         for move in moves:
             left[move['product']] = left.get(move['product'], 0) + (
-                move['quantity'] - (move['scanned_quantity'] or 0))
+                move['quantity'] - (move[field] or 0))
         break
     else:
-        raise SystemExit("scan burst: no shipment waiting to be picked in "
+        raise SystemExit("scan burst: no shipment to pick or pack in "
             "the demo")
     plan, order = [], sorted(left)
     for i in range(CODES):
