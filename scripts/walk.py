@@ -57,8 +57,8 @@ MENUS = {
     'scan': "销售流程 ‣ 扫描",
     'to_pick': "销售流程 ‣ 待拣货发货单",
     'to_pack': "销售流程 ‣ 待包装发货单",
-    'to_ship': None,            # DETOUR: the order's Shipments button
-    'to_sign': None,            # the signing link is made on the shipment
+    'to_ship': "销售流程 ‣ 待发运发货单",
+    'to_sign': "销售流程 ‣ 待签收发货单",  # the signing link is made there
     'board': "销售流程 ‣ 流程看板",
     'statistics': "销售流程 ‣ 统计 ‣ 按期间销售",
     }
@@ -70,6 +70,7 @@ TABS = {
     'shipment_signature': "签名",
     }
 TEXTS = {
+    'picked': "已拣货",             # the picking count of the scan screen
     'lines': "订单明细",            # the title of the order's lines
     'add': "添加",                  # the button of the line dialog
     'close': "关闭",                # wizard button
@@ -635,7 +636,7 @@ class Walk:
         self.begin('scan-products')
         for count in range(1, QUANTITY + 1):
             self.scan(self.product_code,
-                f'{count} / {QUANTITY}')
+                f'{TEXTS["picked"]} {count} / {QUANTITY}')
         self.done()
         self.dialog().locator('.modal-footer button',
             has_text=TEXTS['close']).click()
@@ -698,6 +699,8 @@ class Walk:
         self.done()
 
         self.begin('signing-link')
+        # the shipped shipment waits for its signature in its queue
+        self.open_shipment('to_sign', self.shipment)
         self.notebook(TABS['shipment_signature'])
         self.click_button('sign_link')
         dialog = self.dialog()
