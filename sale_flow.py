@@ -64,7 +64,9 @@ class Sale(FlowAccessMixin, metaclass=PoolMeta):
             ('intake_reference_unique',
                 Exclude(t, (t.company, Equal), (t.channel, Equal),
                     (t.party, Equal), (t.intake_reference, Equal),
-                    where=t.intake_reference != Null),
+                    # the web client saves an emptied reference as ''
+                    where=(t.intake_reference != Null)
+                    & (t.intake_reference != '')),
                 'sale_flow.msg_sale_intake_reference_unique'),
             ]
         cls.__rpc__['intake'] = RPC(readonly=False)
