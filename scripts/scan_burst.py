@@ -26,10 +26,9 @@ from playwright.sync_api import sync_playwright
 
 from trytond.modules.sale_flow.tests.tools import DEMO_PASSWORD
 
-CHROMIUM_ARGS = [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-    '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync',
+import sao  # scripts/sao.py, beside this script
+
+CHROMIUM_ARGS = sao.CHROMIUM_ARGS + [
     '--autoplay-policy=no-user-gesture-required']
 DATABASE = 'sale_flow_demo'
 CODES = 20
@@ -128,29 +127,11 @@ def scans_of(admin, shipment):
         ['code', 'result', 'quantity'])
 
 
-def login(page, url, user, password, timeout):
-    page.goto(url)
-    page.fill('#login', user)
-    password_input = page.locator('input[type=password]:visible')
-    for attempt in range(3):
-        # the client may not listen yet right after the page loads
-        page.locator('#login').press('Enter')
-        try:
-            password_input.wait_for(timeout=timeout / 3)
-            break
-        except PlaywrightError:
-            if attempt == 2:
-                raise
-    password_input.fill(password)
-    page.keyboard.press('Enter')
-    page.get_by_text('销售流程', exact=True).wait_for()
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--url', default='http://127.0.0.1:8000/')
     parser.add_argument('--out', default='var/burst')
-    parser.add_argument('--chromium', default='/usr/bin/chromium')
+    parser.add_argument('--chromium', default=sao.CHROMIUM)
     parser.add_argument('--timeout', type=float, default=30)
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -169,7 +150,8 @@ def main():
         page.set_default_timeout(timeout)
         page.on('pageerror', lambda e: errors.append(str(e)))
         try:
-            login(page, args.url, 'warehouse', DEMO_PASSWORD, timeout)
+            sao.login(page, args.url, 'warehouse', DEMO_PASSWORD, timeout)
+            page.get_by_text('销售流程', exact=True).wait_for()
             page.goto(station)
             page.locator('#code').wait_for()
             page.keyboard.type(shipment['number'], delay=KEY_DELAY)

@@ -26,10 +26,9 @@ from playwright.sync_api import sync_playwright
 
 from trytond.modules.sale_flow.tests.tools import DEMO_PASSWORD, ROLE_USERS
 
-CHROMIUM_ARGS = [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-    '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync']
+import sao  # scripts/sao.py, beside this script
+
+CHROMIUM_ARGS = sao.CHROMIUM_ARGS
 # The menu and its entries as each language shows them
 MENU = {
     'en': ("Sales Flow", ["Orders", "Review Queue", "Review Findings",
@@ -53,7 +52,7 @@ def main():
     parser.add_argument('--password', default=DEMO_PASSWORD)
     parser.add_argument('--language', default='zh_CN', choices=MENU)
     parser.add_argument('--out', default='var/smoke')
-    parser.add_argument('--chromium', default='/usr/bin/chromium')
+    parser.add_argument('--chromium', default=sao.CHROMIUM)
     parser.add_argument('--timeout', type=float, default=30)
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -103,23 +102,7 @@ def smoke(browser, args, login, password, language):
         page.on('pageerror', lambda e: errors.append(str(e)))
         step = "open the login page"
         try:
-            page.goto(args.url)
-            step = "enter the user name"
-            page.fill('#login', login)
-            step = "get the password dialog"
-            password_input = page.locator('input[type=password]:visible')
-            for attempt in range(3):
-                # the client may not listen yet right after the page loads
-                page.locator('#login').press('Enter')
-                try:
-                    password_input.wait_for(timeout=timeout / 3)
-                    break
-                except PlaywrightError:
-                    if attempt == 2:
-                        raise
-            step = "enter the password"
-            password_input.fill(password)
-            page.keyboard.press('Enter')
+            sao.login(page, args.url, login, password, timeout)
             step = f"find the menu {menu_name!r}"
             menu = page.get_by_text(menu_name, exact=True)
             menu.wait_for()

@@ -43,10 +43,9 @@ from playwright.sync_api import sync_playwright
 from trytond.modules.sale_flow.tests import tools
 from trytond.modules.sale_flow.tests.tools import DEMO_PASSWORD, ROLE_USERS
 
-CHROMIUM_ARGS = [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-    '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync']
+import sao  # scripts/sao.py, beside this script
+
+CHROMIUM_ARGS = sao.CHROMIUM_ARGS
 
 # The menus and tabs the walk clicks, as the zh_CN operators see them.
 # None: no such queue today; the walk takes the detour marked DETOUR.
@@ -239,20 +238,7 @@ class Walk:
     def login(self, role):
         self.role = role
         page = self.new_page()
-        page.goto(self.args.url)
-        page.fill('#login', role)
-        password = page.locator('input[type=password]:visible')
-        for attempt in range(3):
-            # the client may not listen yet right after the page loads
-            page.locator('#login').press('Enter')
-            try:
-                password.wait_for(timeout=self.timeout / 3)
-                break
-            except PlaywrightError:
-                if attempt == 2:
-                    raise
-        password.fill(DEMO_PASSWORD)
-        page.keyboard.press('Enter')
+        sao.login(page, self.args.url, role, DEMO_PASSWORD, self.timeout)
         page.locator('#menu .column-char').first.wait_for()
 
     # --- steps ----------------------------------------------------------
@@ -853,7 +839,7 @@ def main():
     parser.add_argument('--url', default='http://127.0.0.1:8000/')
     parser.add_argument('--database', default='sale_flow_demo')
     parser.add_argument('--out', default='var/walk')
-    parser.add_argument('--chromium', default='/usr/bin/chromium')
+    parser.add_argument('--chromium', default=sao.CHROMIUM)
     parser.add_argument('--timeout', type=float, default=30)
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
