@@ -24,7 +24,7 @@ from trytond.rpc import RPC
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .access import FlowAccessMixin, flow_rpc, record_id
+from .access import FlowAccessMixin, flow_rpc, record_id, to_the_second
 from .exceptions import ScanError
 from .review import msg, render
 
@@ -83,7 +83,7 @@ class Scan(FlowAccessMixin, ModelSQL, ModelView):
     scanned_by = fields.Function(
         fields.Many2One('res.user', "Scanned by"), 'get_scanned')
     scanned_at = fields.Function(
-        fields.Timestamp("Scanned at"), 'get_scanned')
+        to_the_second(fields.Timestamp("Scanned at")), 'get_scanned')
 
     @classmethod
     def __setup__(cls):
