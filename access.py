@@ -36,6 +36,15 @@ from trytond.transaction import Transaction, without_check_access
 
 MODULE = __name__.rsplit('.', 1)[0]
 MODES = {'create', 'write', 'delete'}
+TIME_FORMAT = '%H:%M:%S'
+
+
+def to_the_second(field):
+    """The date-time field shown to the second: the clients show a Tryton
+    Timestamp with its microseconds (its format is %H:%M:%S.%f); the value
+    stored keeps them, so events of the same second stay in order"""
+    field.format = TIME_FORMAT
+    return field
 
 
 def flow_field_names(cls):

@@ -25,6 +25,18 @@ DELIVERY_METHODS = [
     ('freight', "Logistics Company (Freight)"),
     ]
 NUMBER = '{number}'
+# a pattern simple enough to show an example of: a literal prefix and
+# digits, e.g. SF\d{12,13}
+SIMPLE_PATTERN = re.compile(r'([A-Za-z0-9-]*)\\d\{(\d+)(?:,\d*)?\}')
+
+
+def pattern_example(pattern):
+    """A number that matches a simple pattern (a literal prefix and digits),
+    e.g. SF123456789012 for SF\\d{12,13}; None for another pattern"""
+    match = SIMPLE_PATTERN.fullmatch(pattern or '')
+    if match:
+        prefix, count = match.group(1), int(match.group(2))
+        return prefix + ('1234567890' * (count // 10 + 1))[:count]
 
 
 class Carrier(FlowAccessMixin, metaclass=PoolMeta):
@@ -57,6 +69,10 @@ class Carrier(FlowAccessMixin, metaclass=PoolMeta):
         "Tracking Number Pattern",
         help="A regular expression every tracking number of the carrier "
         "must match, e.g. SF\\d{12} (empty: any number).")
+    tracking_example = fields.Char(
+        "Tracking Number Example",
+        help="A tracking number of the carrier, shown to whoever types a "
+        "number that does not match the pattern, e.g. SF1234567890123.")
 
     @classmethod
     def default_delivery_method(cls):
@@ -69,7 +85,8 @@ class Carrier(FlowAccessMixin, metaclass=PoolMeta):
     @classmethod
     def validate_fields(cls, carriers, field_names):
         super().validate_fields(carriers, field_names)
-        if field_names & {'tracking_url', 'tracking_pattern'}:
+        if field_names & {
+                'tracking_url', 'tracking_pattern', 'tracking_example'}:
             for carrier in carriers:
                 carrier.check_tracking_settings()
 
@@ -87,6 +104,11 @@ class Carrier(FlowAccessMixin, metaclass=PoolMeta):
                         carrier=self.rec_name,
                         pattern=self.tracking_pattern,
                         error=str(exception))) from exception
+        if self.tracking_example and not self.tracking_matches(
+                self.tracking_example):
+            raise CarrierValidationError(gettext(
+                    'sale_flow.msg_carrier_tracking_example',
+                    carrier=self.rec_name, example=self.tracking_example))
 
     def tracking_link(self, number):
         "The address where the customer follows the delivery of number"
@@ -98,3 +120,9 @@ class Carrier(FlowAccessMixin, metaclass=PoolMeta):
         if not self.tracking_pattern:
             return True
         return bool(re.fullmatch(self.tracking_pattern, number or ''))
+
+    def tracking_hint(self):
+        """A tracking number of the carrier to show as an example: the one
+        given, else one made from a simple pattern (None otherwise)"""
+        return self.tracking_example or pattern_example(
+            self.tracking_pattern)

@@ -10,6 +10,7 @@ afterwards, so the orders created before this feature have theirs too.
 """
 
 import datetime as dt
+from collections import defaultdict
 from zoneinfo import ZoneInfo
 
 from sql import As, Cast, Literal, Null, Union, Window
@@ -22,9 +23,9 @@ from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, check_access
 
-from .access import FlowAccessMixin
+from .access import FlowAccessMixin, to_the_second
 from .statistics import date_number, day_of, period_start
 
 STAGES = [
@@ -52,10 +53,14 @@ class Timeline(ModelSQL, ModelView):
     sale = fields.Many2One('sale.sale', "Order", readonly=True)
     stage = fields.Selection(STAGES, "Stage", readonly=True, sort=False)
     stage_string = stage.translated('stage')
-    reached_at = fields.Timestamp("Reached at", readonly=True)
+    reached_at = to_the_second(
+        fields.Timestamp("Reached at", readonly=True))
     user = fields.Many2One('res.user', "By", readonly=True)
     record = fields.Reference("Record", selection='get_records',
         readonly=True, help="The record of the step.")
+    record_name = fields.Function(
+        fields.Char("Record", help="The record of the step."),
+        'get_record_name')
 
     @classmethod
     def __setup__(cls):
@@ -70,6 +75,39 @@ class Timeline(ModelSQL, ModelView):
                 'sale.sale', 'sale.flow.review.decision',
                 'sale.flow.stock.line', 'stock.shipment.out',
                 'sale.flow.signature', 'account.invoice', 'sale.complaint']]
+
+    @classmethod
+    def get_record_name(cls, timelines, name):
+        """The names of the records, read once per model for the list; a
+        record the user may not read is named by its model"""
+        pool = Pool()
+        IrModel = pool.get('ir.model')
+        ModelAccess = pool.get('ir.model.access')
+        ids = defaultdict(set)
+        for timeline in timelines:
+            if timeline.record:
+                ids[timeline.record.__name__].add(timeline.record.id)
+        names = {}
+        # a getter runs without the access check: the user's rights and
+        # record rules are asked for
+        with check_access():
+            for model, model_ids in ids.items():
+                if not ModelAccess.check(
+                        model, 'read', raise_exception=False):
+                    continue
+                for record in pool.get(model).search(
+                        [('id', 'in', list(model_ids))]):
+                    names[model, record.id] = record.rec_name
+        result = {}
+        for timeline in timelines:
+            record = timeline.record
+            if record:
+                result[timeline.id] = names.get(
+                    (record.__name__, record.id),
+                    IrModel.get_name(record.__name__))
+            else:
+                result[timeline.id] = None
+        return result
 
     @classmethod
     def _parts(cls):
@@ -559,8 +597,10 @@ class Breach(FlowAccessMixin, ModelSQL, ModelView):
     sale = fields.Many2One('sale.sale', "Order", required=True,
         ondelete='CASCADE', readonly=True)
     stage = fields.Selection(STAGES, "Stage", required=True, readonly=True)
-    since = fields.Timestamp("At Stage since", readonly=True)
-    notified_at = fields.Timestamp("Notified at", readonly=True)
+    since = to_the_second(
+        fields.Timestamp("At Stage since", readonly=True))
+    notified_at = to_the_second(
+        fields.Timestamp("Notified at", readonly=True))
 
     @classmethod
     def __setup__(cls):
@@ -595,8 +635,8 @@ class Board(ModelSQL, ModelView):
     orders = fields.Integer("Orders", readonly=True,
         help="The open orders that reached this stage and wait for the "
         "next.")
-    oldest = fields.Timestamp("Waiting since", readonly=True,
-        help="When the order waiting longest reached the stage.")
+    oldest = to_the_second(fields.Timestamp("Waiting since", readonly=True,
+            help="When the order waiting longest reached the stage."))
     waiting = fields.Function(fields.TimeDelta("Longest Wait"),
         'get_waiting')
     late = fields.Integer("Late", readonly=True,
@@ -650,8 +690,8 @@ class Sale(metaclass=PoolMeta):
             [(None, '')] + [s for s in STAGES if s[0] in FLOW],
             "Flow Stage", help="The furthest stage the open order reached."),
         'get_flow')
-    flow_since = fields.Function(fields.Timestamp("At Stage since"),
-        'get_flow')
+    flow_since = fields.Function(
+        to_the_second(fields.Timestamp("At Stage since")), 'get_flow')
     flow_late = fields.Function(fields.Boolean("Late",
             help="Waiting at its stage longer than the service level."),
         'get_flow', searcher='search_flow_late')

@@ -26,10 +26,11 @@ from trytond.model import (
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
+from trytond.rpc import RPC
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .access import FlowAccessMixin
+from .access import FlowAccessMixin, to_the_second
 from .exceptions import ReviewError, RuleValidationError
 
 SEVERITIES = [
@@ -341,7 +342,7 @@ class Finding(FlowAccessMixin, ModelSQL, ModelView):
     score = fields.Integer("Score", readonly=True)
     rule = fields.Many2One(
         'sale.flow.review.rule', "Rule", readonly=True, ondelete='SET NULL')
-    found_at = fields.Timestamp("Found at", readonly=True)
+    found_at = to_the_second(fields.Timestamp("Found at", readonly=True))
     state = fields.Selection([
             ('open', "Open"),
             ('overridden', "Overridden"),
@@ -354,8 +355,10 @@ class Finding(FlowAccessMixin, ModelSQL, ModelView):
             'invisible': (Eval('severity') != 'blocking'),
             })
     overridden_by = fields.Many2One('res.user', "Overridden by", readonly=True)
-    overridden_at = fields.Timestamp("Overridden at", readonly=True)
-    resolved_at = fields.Timestamp("Resolved at", readonly=True)
+    overridden_at = to_the_second(
+        fields.Timestamp("Overridden at", readonly=True))
+    resolved_at = to_the_second(
+        fields.Timestamp("Resolved at", readonly=True))
 
     @classmethod
     def __setup__(cls):
@@ -437,6 +440,10 @@ class Contact(FlowAccessMixin, ModelSQL, ModelView):
     def __setup__(cls):
         super().__setup__()
         cls._order = [('contacted_at', 'DESC'), ('id', 'DESC')]
+        # Tryton marks default_get cacheable for 5 minutes and the clients
+        # keep its answer: each new contact would get the time the first
+        # dialog was opened.  The defaults are asked each time.
+        cls.__rpc__['default_get'] = RPC()
 
     @classmethod
     def default_contacted_at(cls):
@@ -485,9 +492,10 @@ class Decision(FlowAccessMixin, ModelSQL, ModelView):
             ('sent_back', "Sent Back"),
             ('voided', "Approval Voided"),
             ], "Decision", readonly=True)
+    decision_string = decision.translated('decision')
     reason = fields.Text("Reason", readonly=True)
     user = fields.Many2One('res.user', "User", readonly=True)
-    decided_at = fields.Timestamp("At", readonly=True)
+    decided_at = to_the_second(fields.Timestamp("At", readonly=True))
     digest = fields.Char(
         "Digest", readonly=True,
         help="The fingerprint of the order's content at that moment.")
@@ -496,6 +504,10 @@ class Decision(FlowAccessMixin, ModelSQL, ModelView):
     def __setup__(cls):
         super().__setup__()
         cls._order = [('decided_at', 'DESC'), ('id', 'DESC')]
+
+    def get_rec_name(self, name):
+        # the decision and its order (it has no name of its own)
+        return '%s %s' % (self.decision_string, self.sale.rec_name)
 
 
 class Sale(metaclass=PoolMeta):
@@ -509,8 +521,8 @@ class Sale(metaclass=PoolMeta):
             ('rejected', "Rejected"),
             ], "Review State", readonly=True,
         help="Where the order is in the review.")
-    review_submitted_at = fields.Timestamp(
-        "Submitted for Review", readonly=True)
+    review_submitted_at = to_the_second(fields.Timestamp(
+            "Submitted for Review", readonly=True))
     review_digest = fields.Char(
         "Reviewed Digest", readonly=True,
         help="The fingerprint of the order's content when it was submitted "

@@ -27,7 +27,7 @@ from trytond.url import http_host
 from trytond.wizard import (
     Button, StateAction, StateTransition, StateView, Wizard)
 
-from .access import FlowAccessMixin, flow_rpc, record_id
+from .access import FlowAccessMixin, flow_rpc, record_id, to_the_second
 from .exceptions import ScanError
 from .review import msg, render
 
@@ -91,7 +91,7 @@ class Scan(FlowAccessMixin, ModelSQL, ModelView):
     scanned_by = fields.Function(
         fields.Many2One('res.user', "Scanned by"), 'get_scanned')
     scanned_at = fields.Function(
-        fields.Timestamp("Scanned at"), 'get_scanned')
+        to_the_second(fields.Timestamp("Scanned at")), 'get_scanned')
 
     @classmethod
     def __setup__(cls):

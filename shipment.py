@@ -19,7 +19,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .access import FlowAccessMixin
+from .access import FlowAccessMixin, to_the_second
 from .exceptions import ScanError
 
 PRIORITIES = [
@@ -114,11 +114,11 @@ class ShipmentOut(FlowAccessMixin, metaclass=PoolMeta):
         states={
             'invisible': ~Eval('scan_override_by'),
             })
-    scan_override_at = fields.Timestamp(
+    scan_override_at = to_the_second(fields.Timestamp(
         "Scan Override at", readonly=True,
         states={
             'invisible': ~Eval('scan_override_at'),
-            })
+            }))
 
     @classmethod
     def __setup__(cls):

@@ -25,7 +25,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .access import FlowAccessMixin
+from .access import FlowAccessMixin, to_the_second
 from .carrier import DELIVERY_METHODS
 from .exceptions import ShippingError, TrackingValidationError
 
@@ -124,10 +124,16 @@ class TrackingMixin:
             carrier = shipment.carrier
             number = record.shipping_reference
             if not carrier.tracking_matches(number):
+                # an example number, not the regular expression
+                example = carrier.tracking_hint()
+                if example:
+                    raise TrackingValidationError(gettext(
+                            'sale_flow.msg_tracking_pattern',
+                            number=number, carrier=carrier.rec_name,
+                            example=example))
                 raise TrackingValidationError(gettext(
-                        'sale_flow.msg_tracking_pattern',
-                        number=number, carrier=carrier.rec_name,
-                        pattern=carrier.tracking_pattern))
+                        'sale_flow.msg_tracking_format',
+                        number=number, carrier=carrier.rec_name))
             by_carrier[carrier].append((shipment, number))
         for carrier, numbers in by_carrier.items():
             others = Shipment.search([
@@ -164,7 +170,7 @@ class Tracking(FlowAccessMixin, ModelSQL, ModelView):
     recorded_by = fields.Function(
         fields.Many2One('res.user', "Recorded by"), 'get_recorded')
     recorded_at = fields.Function(
-        fields.Timestamp("Recorded at"), 'get_recorded')
+        to_the_second(fields.Timestamp("Recorded at")), 'get_recorded')
 
     @classmethod
     def __setup__(cls):
@@ -217,12 +223,13 @@ class ShipmentOut(TrackingMixin, metaclass=PoolMeta):
         states={
             'invisible': Eval('delivery_method') != 'pickup',
             })
-    collected_at = fields.Timestamp(
+    collected_at = to_the_second(fields.Timestamp(
         "Collected at", readonly=True,
         states={
             'invisible': Eval('delivery_method') != 'pickup',
-            })
-    shipped_at = fields.Timestamp("Shipped at", readonly=True)
+            }))
+    shipped_at = to_the_second(
+        fields.Timestamp("Shipped at", readonly=True))
     shipped_user = fields.Many2One(
         'res.user', "Shipped by User", readonly=True)
     delivery_status = fields.Function(fields.Selection(

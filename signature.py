@@ -36,7 +36,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.url import http_host
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .access import FlowAccessMixin, flow_rpc, record_id
+from .access import FlowAccessMixin, flow_rpc, record_id, to_the_second
 from .exceptions import SignatureError, SignatureIdentityError
 
 # the largest signature image or photo accepted, in bytes
@@ -171,7 +171,8 @@ class Signature(FlowAccessMixin, ModelSQL, ModelView):
         help="The person who signed, not the company.")
     identity = fields.Char("Identity Check", readonly=True,
         help="The last four digits of the signer's phone on the customer.")
-    signed_at = fields.Timestamp("Signed at", required=True, readonly=True)
+    signed_at = to_the_second(
+        fields.Timestamp("Signed at", required=True, readonly=True))
     recorded_by = fields.Many2One('res.user', "Recorded by", readonly=True)
     channel = fields.Selection([
             ('client', "Tryton Client"),
@@ -231,6 +232,10 @@ class Signature(FlowAccessMixin, ModelSQL, ModelView):
                 self.content(), sort_keys=True,
                 ensure_ascii=False).encode('utf-8'), hashlib.sha256
             ).hexdigest()
+
+    def get_rec_name(self, name):
+        # who signed for which shipment (it has no name of its own)
+        return '%s (%s)' % (self.signer, self.shipment.rec_name)
 
     @classmethod
     def get_digest_valid(cls, signatures, name):
@@ -337,11 +342,11 @@ class ShipmentOut(metaclass=PoolMeta):
             help="The shipment is done by the customer's signature only "
             "(proof of delivery); see the sales configuration."),
         'get_signature_required')
-    sign_token_expire = fields.Timestamp(
+    sign_token_expire = to_the_second(fields.Timestamp(
         "Signing Link Expires", readonly=True,
         states={
             'invisible': ~Eval('sign_token_expire'),
-            })
+            }))
 
     @classmethod
     def __setup__(cls):
@@ -479,7 +484,7 @@ class SignLinkShow(ModelView):
     url = fields.Char("Signing Link", readonly=True,
         help="Send it to the customer (text message, chat); it works once "
         "and expires.")
-    expire = fields.Timestamp("Expires", readonly=True)
+    expire = to_the_second(fields.Timestamp("Expires", readonly=True))
 
 
 class SignLink(Wizard):
@@ -886,7 +891,7 @@ class Satisfaction(FlowAccessMixin, ModelSQL, ModelView):
             ('staff', "Recorded by Staff"),
             ], "Channel", readonly=True)
     recorded_by = fields.Many2One('res.user', "Recorded by", readonly=True)
-    rated_at = fields.Timestamp("Rated at", readonly=True)
+    rated_at = to_the_second(fields.Timestamp("Rated at", readonly=True))
 
     @classmethod
     def __setup__(cls):

@@ -20,7 +20,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 
-from .access import FlowAccessMixin
+from .access import FlowAccessMixin, to_the_second
 from .exceptions import StockDecisionError
 from .review import msg
 
@@ -67,7 +67,8 @@ class StockLine(FlowAccessMixin, ModelSQL, ModelView):
         "Forecast", readonly=True,
         help="Forecast at the shipping date, incoming supply counted.")
     shortage = fields.Float("Shortage", readonly=True)
-    checked_at = fields.Timestamp("Checked at", readonly=True)
+    checked_at = to_the_second(
+        fields.Timestamp("Checked at", readonly=True))
     decision = fields.Function(fields.Selection(
             [(None, "")] + DECISIONS, "Decision"), 'get_decision')
 
@@ -143,7 +144,8 @@ class StockDecision(FlowAccessMixin, Workflow, ModelSQL, ModelView):
         ondelete='SET NULL',
         help="The shipment that carries the rest of a partial shipment.")
     decided_by = fields.Many2One('res.user', "Decided by", readonly=True)
-    decided_at = fields.Timestamp("Decided at", readonly=True)
+    decided_at = to_the_second(
+        fields.Timestamp("Decided at", readonly=True))
     state = fields.Selection([
             ('draft', "Draft"),
             ('applied', "Applied"),

@@ -80,6 +80,7 @@ ensure_venv() {
 ensure_sao() {
     SAO=$VAR/sao/package
     if [ -f "$SAO/index.html" ] && [ -d "$SAO/node_modules" ]; then
+        install_sao_custom
         return 0
     fi
     command -v npm >/dev/null || ensure_debs npm
@@ -90,8 +91,15 @@ ensure_sao() {
         && cd package \
         && npm install --silent --omit=dev --legacy-peer-deps >/dev/null) \
         || die "could not install tryton-sao@$SAO_SERIES from npm"
-    # Empty customisation files silence two 404/405s in the browser.
-    touch "$SAO/custom.js" "$SAO/custom.css"
+    # An empty custom.css silences a 404/405 in the browser.
+    touch "$SAO/custom.css"
+    install_sao_custom
+}
+
+# The module's customisation of sao (sao/custom.js: a fix of the selection
+# widget), loaded by sao's index.html.
+install_sao_custom() {
+    cp "$ROOT/sao/custom.js" "$SAO/custom.js"
 }
 
 # A folder for the test databases cache that changes whenever what the

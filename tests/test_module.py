@@ -9,6 +9,8 @@ from lxml import etree
 
 from trytond.i18n import gettext
 from trytond.modules.company.tests import CompanyTestMixin
+from trytond.modules.sale_flow.access import flow_field_names
+from trytond.modules.sale_flow.carrier import pattern_example
 from trytond.modules.sale_flow.monitoring import working_before
 from trytond.modules.sale_flow.review import msg, render
 from trytond.pool import Pool
@@ -280,6 +282,43 @@ class SaleFlowTestCase(CompanyTestMixin, ModuleTestCase):
                                 view.name, view.model))
                         if element.tag == 'field' and attribute == 'name':
                             self.assertIn(value, result['fields'])
+
+    def test_tracking_pattern_example(self):
+        "An example number of the simple tracking number patterns only"
+        for pattern, example in [
+                (r'SF\d{12,13}', 'SF123456789012'),
+                (r'\d{12,15}', '123456789012'),
+                (r'DPK\d{12}', 'DPK123456789012'),
+                (r'FL\d{8}', 'FL12345678'),
+                (r'JD\d{3,}', 'JD123'),
+                (r'[A-Z]{2}\d{9}CN', None),
+                (r'SF\d+', None),
+                ('', None),
+                (None, None),
+                ]:
+            with self.subTest(pattern=pattern):
+                self.assertEqual(pattern_example(pattern), example)
+                if example:
+                    self.assertRegex(example, '^(?:%s)$' % pattern)
+
+    @with_transaction()
+    def test_date_times_shown_to_the_second(self):
+        "The module's date-times are shown without microseconds"
+        pool = Pool()
+        checked = 0
+        for name, Model in pool.iterobject():
+            if not hasattr(Model, '_fields'):
+                continue
+            for fname in flow_field_names(Model):
+                field = Model._fields[fname]
+                field = getattr(field, '_field', field)
+                if field._type not in {'timestamp', 'datetime'}:
+                    continue
+                checked += 1
+                with self.subTest(model=name, field=fname):
+                    definition = Model.fields_get([fname])[fname]
+                    self.assertNotIn('%f', definition['format'])
+        self.assertGreater(checked, 20)
 
 
 del ModuleTestCase

@@ -257,6 +257,14 @@ CARRIERS = [
         'https://www.kuaidi100.com/chaxun?com=debangwuliu&nu={number}',
         r'DPK\d{12}', 'DPK'),
     ]
+# the example number each carrier shows to whoever types a wrong one (the
+# fleet's comes from its sequence)
+TRACKING_EXAMPLES = {
+    "顺丰速运 SF Express": 'SF1234567890123',
+    "中通快递 ZTO Express": '751234567890',
+    "德邦物流 Deppon Logistics": 'DPK123456789012',
+    "自有车队 Own Fleet": 'FL00000001',
+    }
 
 
 def create_carriers(config=None):
@@ -297,6 +305,7 @@ def create_carriers(config=None):
             carrier.delivery_method = method
             carrier.tracking_url = link
             carrier.tracking_pattern = pattern
+            carrier.tracking_example = TRACKING_EXAMPLES.get(name)
             if link is None:
                 carrier.in_house = True
                 carrier.tracking_sequence = fleet_sequence
