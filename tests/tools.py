@@ -643,7 +643,7 @@ def set_stage_times(pool, times, approvers=None):
 
     The times are written where the steps record them (the order's creation,
     the review decisions, the stock check, Tryton's log of transitions, the
-    signatures), so the timeline reads them back.
+    signatures, the after-sales cases), so the timeline reads them back.
     """
     Sale = pool.get('sale.sale')
     cursor = Transaction().connection.cursor()
