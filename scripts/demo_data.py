@@ -3,20 +3,38 @@
 # this repository contains the full copyright notices and license terms.
 """Fill a sale_flow database with demo data (see tests/tools.py).
 
-The orders are spread over the flow: some typed in, some waiting for
-review, some released, picked, packed, shipped, and four in ten signed for
-by the customer; their steps are then given a history over the last weeks
-(the flow board and the cycle times have something to show).
+The orders are spread over the flow and the channels: some typed in,
+some waiting for review, some released, picked, packed, shipped, and most
+signed for by the customer, a few with goods refused (the after-sales
+cases); service levels per stage are set.  The steps are then given a
+history: the delivered orders over the last months, more each month (the
+statistics per period show a trend), the open ones over the last days, a
+few of them waiting longer than their stage's service level (late).  Some
+customers rate their delivery, two of them badly.
+
+The customers' e-mails (shipped, ready for pickup) go to a mail sink on
+127.0.0.1 that keeps them in memory: nothing leaves the machine.
 """
 
 import argparse
+import contextlib
 import datetime as dt
 import random
+import socketserver
+import threading
 import time
 
-from proteus import config as pconfig
+from dateutil.relativedelta import relativedelta
 
+from proteus import config as pconfig
+from sql import Null
+
+from trytond import config as trytond_config
 from trytond.modules.sale_flow.tests import tools
+from trytond.transaction import Transaction
+
+# months of history of the delivered orders
+MONTHS = 6
 
 
 def main():
@@ -32,12 +50,25 @@ def main():
 
     start = time.monotonic()
     config = pconfig.set_trytond(args.database, config_file=args.config_file)
-    tools.setup_demo(config=config, customers=args.customers,
-        products=args.products, language=args.language)
-    sale_ids = tools.create_orders(config=config, count=args.orders)
-    # Spread the orders over the stages, four tenths signed for; the oldest
-    # go furthest.
-    stages = [('signed', 4), ('shipped', 1), ('packed', 1), ('picked', 1),
+    with mail_sink() as mails:
+        tools.setup_demo(config=config, customers=args.customers,
+            products=args.products, language=args.language)
+        orders = populate(config, args.orders)
+    print("demo data: %d customers, %d products, %d orders in %.1f s "
+        "(%d e-mails to customers kept by the local mail sink)" % (
+            args.customers, args.products, orders,
+            time.monotonic() - start, len(mails)))
+
+
+def populate(config, count, months=MONTHS):
+    """Create count orders (and three for the review queue) and take them
+    along the flow, with service levels, a history over the last months,
+    after-sales cases and ratings; return the number of orders"""
+    sale_ids = tools.create_orders(config=config, count=count)
+    vary_channels(config, sale_ids)
+    # Spread the orders over the stages, most signed for (the history of
+    # the months before); the oldest go furthest.
+    stages = [('signed', 12), ('shipped', 1), ('packed', 1), ('picked', 1),
         ('processing', 1), ('quotation', 1), ('draft', 1)]
     parts = sum(n for _, n in stages)
     end = 0
@@ -51,10 +82,38 @@ def main():
         elif chunk and stage != 'draft':
             tools.advance_orders(config=config, sale_ids=chunk, stage=stage)
     review_examples(config)
-    spread_history(config)
-    print("demo data: %d customers, %d products, %d orders in %.1f s" % (
-            args.customers, args.products, len(sale_ids) + 3,
-            time.monotonic() - start))
+    create_service_levels(config)
+    spread_history(config, months=months)
+    rate_deliveries(config)
+    notify_late(config)
+    return len(sale_ids) + 3
+
+
+# the channels of the demo orders and their weights
+CHANNELS = [('phone', 35), ('web', 30), ('email', 20), ('walk_in', 10),
+    ('other', 5)]
+
+
+def vary_channels(config, sale_ids, seed=3):
+    """The draft orders came in by phone, from the web shop (with its order
+    id), by e-mail (with the customer's purchase order number) or at the
+    counter"""
+    def work(pool):
+        Sale = pool.get('sale.sale')
+        rng = random.Random(seed)
+        names, weights = zip(*CHANNELS)
+        to_write = []
+        for sale in Sale.browse(sale_ids):
+            channel, = rng.choices(names, weights)
+            reference = {
+                'web': 'SHOP-%06d' % sale.id,
+                'email': 'PO-%05d' % (sale.id * 7 % 100000),
+                }.get(channel)
+            to_write.extend(([sale], {
+                        'channel': channel, 'intake_reference': reference}))
+        if to_write:
+            Sale.write(*to_write)
+    tools.server_call(config, work)
 
 
 def review_examples(config):
@@ -63,9 +122,12 @@ def review_examples(config):
     def work(pool):
         Sale = pool.get('sale.sale')
         Line = pool.get('sale.line')
-        phone, = Sale.search([
-                ('state', '=', 'quotation'), ('channel', '=', 'phone')],
-            order=[('id', 'ASC')], limit=1)
+        quotations = Sale.search([('state', '=', 'quotation')],
+            order=[('id', 'ASC')])
+        phone = next((s for s in quotations if s.channel == 'phone'),
+            quotations[0])
+        # the copies are taken by phone (a web order needs its shop's id)
+        copy = {'lines': None, 'channel': 'phone'}
         web_id, = Sale.intake([{
                     'channel': 'web', 'reference': 'SHOP-20261129-001',
                     'customer': phone.party.code,
@@ -74,7 +136,7 @@ def review_examples(config):
                         for l in phone.lines
                         if l.product and l.product.type == 'goods'],
                     }])
-        cheap, = Sale.copy([phone], default={'lines': None})
+        cheap, = Sale.copy([phone], default=copy)
         product = phone.lines[0].product
         Line.create([{
                     'sale': cheap.id, 'type': 'line', 'product': product.id,
@@ -83,7 +145,7 @@ def review_examples(config):
                         product.cost_price.__class__('0.01')),
                     }])
         # and an order for more than the warehouse has of a product
-        short, = Sale.copy([phone], default={'lines': None})
+        short, = Sale.copy([phone], default=copy)
         Line.create([{
                     'sale': short.id, 'type': 'line', 'product': product.id,
                     'unit': product.sale_uom.id, 'quantity': 500,
@@ -93,15 +155,65 @@ def review_examples(config):
     tools.server_call(config, work)
 
 
+# goods the customers refuse at the delivery: reason, details
+REFUSALS = [
+    ('damaged', "外箱破损 carton crushed in transit"),
+    ('wrong_item', "颜色不对 wrong colour delivered"),
+    ('missing', "少一件 one piece short in the carton"),
+    ]
+
+
 def sign_delivered(config, sale_ids):
     """The customers sign for the shipped goods of the orders (the identity
-    check with the last four digits of their phone)"""
+    check with the last four digits of their phone); a few refuse a piece,
+    which opens an after-sales case"""
     def work(pool):
         Sale = pool.get('sale.sale')
         sales = Sale.browse(sale_ids)
-        tools.sign_shipments(
-            pool, [s for sale in sales for s in sale.shipments])
+        shipments = [s for sale in sales for s in sale.shipments]
+        # spread over the orders, the first one late in the list
+        step = max(1, len(shipments) // (len(REFUSALS) + 1))
+        refusals = {s.id: r for s, r in zip(
+                shipments[step // 2::step], REFUSALS)}
+        tools.sign_shipments(pool, shipments, refusals=refusals)
         Sale.process(Sale.browse(sale_ids))
+    tools.server_call(config, work)
+
+
+# How long an order may wait at a stage (hours) and who is told when it is
+# late; no service level after the signature (the accounting's pace)
+SERVICE_LEVELS = [
+    ('ordered', 24, 'sale.group_sale'),
+    ('submitted', 4, 'sale_flow.group_sale_flow_reviewer'),
+    ('approved', 2, 'sale_flow.group_sale_flow_reviewer'),
+    ('released', 8, 'sale_flow.group_sale_flow_warehouse'),
+    ('picked', 4, 'sale_flow.group_sale_flow_warehouse'),
+    ('packed', 8, 'sale_flow.group_sale_flow_shipping'),
+    ('shipped', 72, 'sale_flow.group_sale_flow_shipping'),
+    ]
+
+
+def create_service_levels(config):
+    "The service levels of the company, in hours around the clock"
+    def work(pool):
+        ServiceLevel = pool.get('sale.flow.service_level')
+        Company = pool.get('company.company')
+        Data = pool.get('ir.model.data')
+        company, = Company.search([], limit=1)
+        ServiceLevel.create([{
+                    'company': company.id,
+                    'stage': stage,
+                    'duration': dt.timedelta(hours=hours),
+                    'working_time': False,
+                    'group': Data.get_id(*group.split('.')),
+                    } for stage, hours, group in SERVICE_LEVELS])
+    tools.server_call(config, work)
+
+
+def notify_late(config):
+    "The scheduled task tells the responsible users of the late orders"
+    def work(pool):
+        pool.get('sale.flow.service_level').notify_late()
     tools.server_call(config, work)
 
 
@@ -119,43 +231,202 @@ STEP_HOURS = [
     ]
 
 
-def spread_history(config, weeks=8, seed=7):
+# one open order in LATE_EVERY waits longer than its stage's service level
+LATE_EVERY = 5
+
+
+def growing(count, rng):
+    """count shares of a time span (0 to 1), three times as dense at its
+    end as at its start (the business grows), evenly drawn so that a few
+    dozen orders show the trend, in a random order"""
+    shares = [((1 + 8 * (i + rng.random()) / count) ** 0.5 - 1) / 2
+        for i in range(count)]
+    rng.shuffle(shares)
+    return shares
+
+
+def spread_history(config, months=MONTHS, seed=7):
     """Give the demo orders a history: the steps the generator did a moment
-    ago are written as if they had happened over the last weeks (the
-    delivered orders) and days (the open ones), each step taking a while —
-    the e-mail orders wait longer for their review — so the flow board and
-    the cycle times have something to show"""
+    ago are written as if they had happened then, each step taking a while
+    — the e-mail orders wait longer for their review.  The delivered orders
+    start over the last months, more each month; the open ones wait at
+    their stage since a while, one in LATE_EVERY longer than the service
+    level.  The order's date, its shipments' dates and its after-sales
+    cases follow the timeline."""
     def work(pool):
         Timeline = pool.get('sale.flow.timeline')
         Sale = pool.get('sale.sale')
+        ServiceLevel = pool.get('sale.flow.service_level')
         rng = random.Random(seed)
         now = dt.datetime.now().replace(microsecond=0)
+        first = now - relativedelta(months=months)
+        # the last delivered orders were taken a few days ago
+        last = now - dt.timedelta(days=4)
+        levels = {l.stage: l.duration for l in ServiceLevel.search([])}
+        flow = [s for s, _ in Timeline.stage.selection]
         reached = {}
         for row in Timeline.search([]):
             reached.setdefault(row.sale.id, set()).add(row.stage)
         channels = {s.id: s.channel for s in Sale.browse(list(reached))}
         times = {}
+        open_count = 0
+        starts = growing(len([s for s in reached.values() if 'signed' in s]),
+            rng)
         for sale_id in sorted(reached):
             stages = reached[sale_id]
-            span = weeks * 7 if 'signed' in stages else 4
-            start = now - dt.timedelta(days=rng.uniform(0, span))
-            at = {'ordered': start}
+            at = {'ordered': dt.datetime.min}
             for stage, (fewest, most) in STEP_HOURS:
                 if stage in stages:
                     hours = rng.uniform(fewest, most)
                     if stage == 'approved' and channels[sale_id] == 'email':
                         hours *= 2
                     at[stage] = max(at.values()) + dt.timedelta(hours=hours)
-            # the stock is checked when the order is submitted
-            if 'submitted' in at:
-                at['stock_checked'] = at['submitted']
+            if 'signed' in stages:
+                start = first + (last - first) * starts.pop()
+                shift = start - at['ordered']
+            else:
+                # the open order waits at its furthest stage since
+                stage = max(at, key=lambda s: (at[s], flow.index(s)))
+                limit = levels.get(stage, dt.timedelta(hours=12))
+                if open_count % LATE_EVERY == LATE_EVERY // 2:
+                    wait = limit * rng.uniform(1.3, 3)
+                else:
+                    wait = limit * rng.uniform(0.1, 0.8)
+                open_count += 1
+                shift = now - wait - at[stage]
+            at = {k: (v + shift).replace(microsecond=0)
+                for k, v in at.items()}
             late = max(at.values()) - now
             if late > dt.timedelta(0):
                 at = {k: v - late - dt.timedelta(minutes=5)
                     for k, v in at.items()}
+            # the stock is checked when the order is submitted
+            if 'submitted' in at:
+                at['stock_checked'] = at['submitted']
+            if 'complaint_opened' in stages and 'signed' in at:
+                # opened by the signature
+                at['complaint_opened'] = at['signed'] + dt.timedelta(
+                    seconds=2)
             times[sale_id] = at
         tools.set_stage_times(pool, times)
+        date_orders(pool, times)
     tools.server_call(config, work)
+
+
+def date_orders(pool, times):
+    """The orders are dated the day they were taken, their shipments and
+    moves the day they left (done: the day they were signed for), their
+    after-sales cases the day of the signature"""
+    Sale = pool.get('sale.sale')
+    Shipment = pool.get('stock.shipment.out')
+    Move = pool.get('stock.move')
+    cursor = Transaction().connection.cursor()
+    sale = Sale.__table__()
+    shipment = Shipment.__table__()
+    move = Move.__table__()
+    complaint = pool.get('sale.complaint').__table__()
+    for record in Sale.browse(list(times)):
+        at = times[record.id]
+        cursor.execute(*sale.update(
+                [sale.sale_date], [at['ordered'].date()],
+                where=(sale.id == record.id) & (sale.sale_date != Null)))
+        if 'complaint_opened' in at:
+            cursor.execute(*complaint.update(
+                    [complaint.date], [at['signed'].date()],
+                    where=complaint.origin == str(record)))
+        for ship in record.shipments:
+            left = at.get('shipped')
+            if not left:
+                continue
+            done = at.get('signed', left)
+            cursor.execute(*shipment.update(
+                    [shipment.planned_date, shipment.effective_date],
+                    [at['ordered'].date(), done.date()],
+                    where=shipment.id == ship.id))
+            cursor.execute(*move.update(
+                    [move.planned_date, move.effective_date],
+                    [at['ordered'].date(), left.date()],
+                    where=move.shipment == str(ship)))
+
+
+def rate_deliveries(config, seed=11):
+    """One customer in three rates the delivery a few hours after signing,
+    mostly well; the one who got a crushed carton and one whose goods came
+    late rate it badly"""
+    def work(pool):
+        Signature = pool.get('sale.flow.signature')
+        Satisfaction = pool.get('sale.flow.satisfaction')
+        rng = random.Random(seed)
+        signatures = Signature.search([], order=[('signed_at', 'ASC')])
+        low = {s.id: ('1', "外箱破损，货也少了。Carton crushed, goods short.")
+            for s in signatures if s.complaint}
+        rated = [s for s in signatures if s.id in low or rng.random() < 0.35]
+        for signature in rated:
+            rating, comment = low.get(signature.id) or rng.choice([
+                    ('5', "送货很快 Fast delivery"), ('5', None),
+                    ('4', "司机很客气 Friendly driver"), ('4', None),
+                    ])
+            if signature is rated[len(rated) // 2] and not signature.complaint:
+                rating, comment = '2', "晚到两天 Two days late"
+            satisfaction = Satisfaction.rate(
+                signature.shipment, rating, comment=comment)
+            table = Satisfaction.__table__()
+            Transaction().connection.cursor().execute(*table.update(
+                    [table.rated_at],
+                    [signature.signed_at + dt.timedelta(
+                            hours=rng.uniform(0.5, 6))],
+                    where=table.id == satisfaction.id))
+    tools.server_call(config, work)
+
+
+class _SMTPHandler(socketserver.StreamRequestHandler):
+    "Just enough SMTP for smtplib: every message is accepted and kept"
+
+    def reply(self, text):
+        self.wfile.write(text.encode('ascii') + b'\r\n')
+
+    def handle(self):
+        self.reply('220 sale_flow demo mail sink')
+        data = None
+        for line in self.rfile:
+            if data is not None:
+                if line.rstrip(b'\r\n') == b'.':
+                    self.server.messages.append(b''.join(data))
+                    data = None
+                    self.reply('250 kept')
+                else:
+                    data.append(line[1:] if line.startswith(b'..') else line)
+                continue
+            command = line[:4].upper()
+            if command == b'DATA':
+                data = []
+                self.reply('354 end with a line with a single dot')
+            elif command == b'QUIT':
+                self.reply('221 bye')
+                return
+            else:
+                self.reply('250 ok')
+
+
+@contextlib.contextmanager
+def mail_sink():
+    """Send the e-mails of the server code run meanwhile to an SMTP server
+    on 127.0.0.1 that keeps them in memory: yield the list of the
+    messages"""
+    server = socketserver.ThreadingTCPServer(('127.0.0.1', 0), _SMTPHandler)
+    server.daemon_threads = True
+    server.messages = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    uri = trytond_config.get('email', 'uri')
+    trytond_config.set('email', 'uri',
+        'smtp://127.0.0.1:%d' % server.server_address[1])
+    try:
+        yield server.messages
+    finally:
+        trytond_config.set('email', 'uri', uri)
+        server.shutdown()
+        server.server_close()
 
 
 if __name__ == '__main__':

@@ -611,11 +611,14 @@ def signature_image():
     return base64.b64encode(data.getvalue()).decode()
 
 
-def sign_shipments(pool, shipments, image=None):
+def sign_shipments(pool, shipments, image=None, refusals=None):
     """The customers sign for everything of the shipped shipments (the
-    identity check with the last four digits of their phone)"""
+    identity check with the last four digits of their phone); refusals
+    {shipment id: (reason, details)}: the customer refuses one piece of
+    the largest line"""
     Signature = pool.get('sale.flow.signature')
     image = image or signature_image()
+    refusals = refusals or {}
     for shipment in shipments:
         if shipment.state != 'shipped':
             continue
@@ -623,13 +626,19 @@ def sign_shipments(pool, shipments, image=None):
         phones = [''.join(c for c in m.value if c.isdigit())
             for m in party.contact_mechanisms
             if m.type in {'phone', 'mobile'} and m.value]
+        lines = [{'move': m.id, 'accepted': m.quantity}
+            for m in shipment.outgoing_moves
+            if m.state != 'cancelled' and m.quantity]
+        if shipment.id in refusals and lines:
+            line = max(lines, key=lambda l: l['accepted'])
+            line['reason'], line['reason_text'] = refusals[shipment.id]
+            line['accepted'] -= 1
+            line['refused'] = 1
         Signature.sign(shipment.id, {
                 'signer': party.name,
                 'identity': phones[0][-4:] if phones else '',
                 'image': image,
-                'lines': [{'move': m.id, 'accepted': m.quantity}
-                    for m in shipment.outgoing_moves
-                    if m.state != 'cancelled' and m.quantity],
+                'lines': lines,
                 })
 
 
@@ -637,12 +646,13 @@ def set_stage_times(pool, times, approvers=None):
     """Write when each order reached the stages of its flow, as if the steps
     had happened then: times is {sale id: {stage: datetime}} (stages of
     sale.flow.timeline: ordered, submitted, approved, stock_checked,
-    released, picked, packed, shipped, signed, invoiced, done);
+    released, picked, packed, shipped, signed, invoiced, done,
+    complaint_opened);
     approvers {sale id: user id} changes who approved
 
     The times are written where the steps record them (the order's creation,
     the review decisions, the stock check, Tryton's log of transitions, the
-    signatures), so the timeline reads them back.
+    signatures, the after-sales cases), so the timeline reads them back.
     """
     Sale = pool.get('sale.sale')
     cursor = Transaction().connection.cursor()
@@ -651,6 +661,7 @@ def set_stage_times(pool, times, approvers=None):
     stock_line = pool.get('sale.flow.stock.line').__table__()
     log = pool.get('ir.model.log').__table__()
     signature = pool.get('sale.flow.signature').__table__()
+    complaint = pool.get('sale.complaint').__table__()
     approvers = approvers or {}
     for sale in Sale.browse(list(times)):
         stages = times[sale.id]
@@ -669,6 +680,8 @@ def set_stage_times(pool, times, approvers=None):
             'signed': (signature, signature.signed_at,
                 signature.shipment.in_([s.id for s in sale.shipments]
                     or [-1])),
+            'complaint_opened': (complaint, complaint.create_date,
+                complaint.origin == str(sale)),
             'invoiced': (log, log.create_date,
                 log.resource.in_(invoices or ['-'])
                 & ((log.target == 'state:posted') | (log.target == 'post'))),
