@@ -19,9 +19,9 @@ The customers' e-mails (shipped, ready for pickup) go to a mail sink on
 import argparse
 import contextlib
 import datetime as dt
+import os
 import random
-import socketserver
-import threading
+import sys
 import time
 
 from dateutil.relativedelta import relativedelta
@@ -32,6 +32,10 @@ from sql import Null
 from trytond import config as trytond_config
 from trytond.modules.sale_flow.tests import tools
 from trytond.transaction import Transaction
+
+# scripts/mail_sink.py, beside this file (also when the scenario loads it)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mail_sink import sink  # noqa: E402
 
 # months of history of the delivered orders
 MONTHS = 6
@@ -379,55 +383,18 @@ def rate_deliveries(config, seed=11):
     tools.server_call(config, work)
 
 
-class _SMTPHandler(socketserver.StreamRequestHandler):
-    "Just enough SMTP for smtplib: every message is accepted and kept"
-
-    def reply(self, text):
-        self.wfile.write(text.encode('ascii') + b'\r\n')
-
-    def handle(self):
-        self.reply('220 sale_flow demo mail sink')
-        data = None
-        for line in self.rfile:
-            if data is not None:
-                if line.rstrip(b'\r\n') == b'.':
-                    self.server.messages.append(b''.join(data))
-                    data = None
-                    self.reply('250 kept')
-                else:
-                    data.append(line[1:] if line.startswith(b'..') else line)
-                continue
-            command = line[:4].upper()
-            if command == b'DATA':
-                data = []
-                self.reply('354 end with a line with a single dot')
-            elif command == b'QUIT':
-                self.reply('221 bye')
-                return
-            else:
-                self.reply('250 ok')
-
-
 @contextlib.contextmanager
 def mail_sink():
     """Send the e-mails of the server code run meanwhile to an SMTP server
     on 127.0.0.1 that keeps them in memory: yield the list of the
     messages"""
-    server = socketserver.ThreadingTCPServer(('127.0.0.1', 0), _SMTPHandler)
-    server.daemon_threads = True
-    server.messages = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     uri = trytond_config.get('email', 'uri')
-    trytond_config.set('email', 'uri',
-        'smtp://127.0.0.1:%d' % server.server_address[1])
-    try:
-        yield server.messages
-    finally:
-        trytond_config.set('email', 'uri', uri)
-        server.shutdown()
-        server.server_close()
-
+    with sink() as server:
+        trytond_config.set('email', 'uri', server.uri)
+        try:
+            yield server.messages
+        finally:
+            trytond_config.set('email', 'uri', uri)
 
 if __name__ == '__main__':
     main()
