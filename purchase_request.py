@@ -270,4 +270,3 @@ class StockLine(metaclass=PoolMeta):
                 result[by_line[decision.line.id]] = (
                     decision.purchase_request.sale_flow_expected_date)
         return result
-

@@ -42,8 +42,11 @@ requires = []
 for dep in info.get('depends', []):
     if not re.match(r'(ir|res)(\W|$)', dep):
         requires.append(get_require_version('%s_%s' % (PREFIX, dep)))
-# python-barcode draws the barcodes of the picking list
+# python-barcode draws the barcodes of the picking list; Pillow (its
+# images extra) reads the signatures and draws the report pictures
 requires.append(get_require_version('trytond[barcode]'))
+# imported by the module itself (trytond requires them too)
+requires.extend(['python-sql >= 1.8', 'polib', 'werkzeug'])
 
 extras_require = {
     'test': [
@@ -87,10 +90,16 @@ setup(
         'Intended Audience :: Manufacturing',
         'Natural Language :: Chinese (Simplified)',
         'Natural Language :: English',
+        'Operating System :: OS Independent',
         'Programming Language :: Python :: 3',
+        'Programming Language :: Python :: 3.10',
+        'Programming Language :: Python :: 3.11',
+        'Programming Language :: Python :: 3.12',
+        'Programming Language :: Python :: 3.13',
+        'Programming Language :: Python :: Implementation :: CPython',
         'Topic :: Office/Business',
         ],
-    python_requires='>=3.9',
+    python_requires='>=3.10',
     install_requires=requires,
     extras_require=extras_require,
     zip_safe=False,

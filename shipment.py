@@ -308,4 +308,3 @@ class ScanOverride(Wizard):
                 'scan_override_at': dt.datetime.now(),
                 })
         return 'end'
-

@@ -73,6 +73,7 @@ def check_image(data):
         return False
     return True
 
+
 REASONS = [
     (None, ""),
     ('damaged', "Damaged"),
@@ -120,6 +121,7 @@ def _binary(value):
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
     return None
+
 
 # who records a signature in the client: the shipping clerks and the flow
 # managers (the customer signs on the phone page with the link's token)

@@ -41,6 +41,7 @@ from urllib.parse import urlparse
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))

@@ -58,7 +58,8 @@ ensure_venv() {
         python3 -m venv "$VENV" || die "python3 -m venv failed (apt-get install python3-venv)"
     fi
     stamp=$VENV/.sale_flow-installed
-    want=$(cat "$ROOT/setup.py" "$ROOT/tryton.cfg" "$ROOT/scripts/requirements.txt" \
+    want=$(cat "$ROOT/setup.py" "$ROOT/pyproject.toml" "$ROOT/tryton.cfg" \
+        "$ROOT/scripts/requirements.txt" \
         | sha256sum | cut -c1-16)
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
         say "installing the module and Tryton 8.0 into the virtual environment"

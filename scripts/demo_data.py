@@ -25,7 +25,6 @@ import sys
 import time
 
 from dateutil.relativedelta import relativedelta
-
 from proteus import config as pconfig
 from sql import Null
 
@@ -395,6 +394,7 @@ def mail_sink():
             yield server.messages
         finally:
             trytond_config.set('email', 'uri', uri)
+
 
 if __name__ == '__main__':
     main()

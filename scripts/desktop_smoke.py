@@ -588,8 +588,8 @@ lang = {args.language}
         stop(2)
     threading.Thread(target=watchdog, daemon=True).start()
 
-    from gi.repository import GLib
     import tryton
+    from gi.repository import GLib
     from tryton import client
     smoke = Smoke(args, labels, out)
     GLib.timeout_add(100, smoke.tick)

@@ -195,7 +195,7 @@ def goods_cells():
         cell(p(d('line.code')))
         + cell(p(d('line.product')))
         + cell(p(d('format_number(line.quantity, user.language, '
-                    'digits=line.digits)'), style='Right'))
+                   'digits=line.digits)'), style='Right'))
         + cell(p(d('line.unit'))))
 
 
@@ -241,7 +241,7 @@ def company_header():
         p(d('if test="company"'))
         + p(d('company.rec_name'), style='Heading')
         + p(d('for each="line in '
-                '(company.header_used or \'\').split(\'\\n\')"'))
+              '(company.header_used or \'\').split(\'\\n\')"'))
         + p(d('line'), style='Small')
         + p(d('/for'))
         + p(d('/if')))
@@ -313,7 +313,7 @@ def picking_list():
                         '4cm', '1.3cm', 'EAN'), style='Center')
                 + p(d('/if'))),
             cell(p(d('format_number(line.quantity, user.language, '
-                        'digits=line.digits)'), style='Right')),
+                     'digits=line.digits)'), style='Right')),
             cell(p(d('line.unit'))),
             cell(p(t('☐'), style='Center'))),
         directive_row('/for', 7),
@@ -338,8 +338,8 @@ def picking_list():
         info,
         lines,
         p(t("Lines are sorted by location: one walk through the warehouse. "
-                "Scan each item; the shipment is picked when every line is "
-                "scanned."), style='Small'),
+            "Scan each item; the shipment is picked when every line is "
+            "scanned."), style='Small'),
         p(t("Picked by:") + ' ______________________    '
             + t("Date:") + ' ______________'))
     return document(body, [('Info', [9.0, 9.0]), ('Lines', widths)])
@@ -393,7 +393,7 @@ def delivery_note():
         + tracking
         + p(d('/if'))
         + p(t("Please check the quantity and the condition of the goods "
-                "before you sign; note any damage or missing item here."),
+              "before you sign; note any damage or missing item here."),
             style='Small')
         + p(d('if test="not shipment.signatures"'))
         + signature
@@ -427,10 +427,10 @@ def order_confirmation():
         row(
             goods_cells(),
             cell(p(d('format_currency(line.unit_price, user.language, '
-                        'sale.currency, digits=line.price_digits)'),
-                    style='Right')),
+                     'sale.currency, digits=line.price_digits)'),
+                   style='Right')),
             cell(p(d('format_currency(line.amount, user.language, '
-                        'sale.currency)'), style='Right'))),
+                     'sale.currency)'), style='Right'))),
         directive_row('/for', 6),
         header=head)
     totals = table('Totals', [11.5, 3.2, 3.3], *(
@@ -438,7 +438,7 @@ def order_confirmation():
                 cell(style='Plain'),
                 cell(p(t(label), style=style), style='Plain'),
                 cell(p(d('format_currency(sale.%s, user.language, '
-                            'sale.currency)' % field), style='Right'),
+                         'sale.currency)' % field), style='Right'),
                     style='Plain'))
             for label, field, style in [
                 ("Untaxed Amount", 'untaxed_amount', 'Standard'),
@@ -489,8 +489,8 @@ def order_confirmation():
         p(t("Currency:") + ' ' + d('sale.currency.code'), style='Small'),
         p(t("Acknowledgement"), style='Heading'),
         p(t("Please check the goods, quantities, prices and addresses; "
-                "sign, stamp and return a copy of this confirmation to "
-                "confirm the order."), style='Small'),
+            "sign, stamp and return a copy of this confirmation to "
+            "confirm the order."), style='Small'),
         receipt,
         record='sale')
     return document(body, [('Info', [9.0, 9.0]), ('Lines', widths),
@@ -521,7 +521,7 @@ def sales_statistics():
     def figure_cells(record, style='Cell', paragraph='Figure'):
         return ''.join(
             cell(p(d(expression.format('%s.%s' % (record, name))),
-                    style=paragraph), style=style)
+                   style=paragraph), style=style)
             for _, name, expression in figures)
     periods = table('Periods', widths,
         directive_row('for each="row in periods"', len(widths)),
@@ -540,7 +540,7 @@ def sales_statistics():
                     len(widths)),
                 row(cell(p(d(label), style='Label')), *(
                         cell(p(d(expression.format('row.' + field)),
-                                style='Figure'))
+                               style='Figure'))
                         for _, field, expression in columns)),
                 directive_row('/for', len(widths)),
                 header=head_row(heading,
@@ -570,8 +570,8 @@ def sales_statistics():
             style='Small')
         + periods
         + p(t("Revenue is the quantity actually sold at its price; profit "
-                "is the delivered amount less the cost of the same goods; "
-                "margin is profit per 100 delivered."), style='Small')
+              "is the delivered amount less the cost of the same goods; "
+              "margin is profit per 100 delivered."), style='Small')
         + customers
         + products
         + p(t("Currency:") + ' ' + d('currency.code if currency else \'\''),

@@ -34,8 +34,7 @@ from trytond.model.modelview import AccessButtonError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import drop_db
 from trytond.tests.tools import activate_modules
-from trytond.transaction import (
-    Transaction, TransactionError, check_access)
+from trytond.transaction import Transaction, TransactionError, check_access
 
 from .. import access
 from .tools import (

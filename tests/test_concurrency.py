@@ -16,8 +16,7 @@ from trytond.tests.test_tryton import drop_db
 from trytond.tests.tools import activate_modules
 from trytond.transaction import Transaction
 
-from .tools import (
-    advance_orders, create_orders, server_call, setup_demo_small)
+from .tools import advance_orders, create_orders, server_call, setup_demo_small
 
 
 @unittest.skipUnless(

@@ -14,8 +14,8 @@ from trytond.modules.sale_flow.carrier import pattern_example
 from trytond.modules.sale_flow.monitoring import working_before
 from trytond.modules.sale_flow.review import msg, render
 from trytond.pool import Pool
-from trytond.transaction import Transaction
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.transaction import Transaction
 
 from .tools import ean13
 

@@ -26,13 +26,13 @@ from dateutil.relativedelta import relativedelta
 from proteus import Model
 from proteus import config as pconfig
 
+from trytond import backend
+from trytond import config as trytond_config
 from trytond.modules.account.tests.tools import (
     create_chart, create_fiscalyear, create_tax, get_accounts)
 from trytond.modules.account_invoice.tests.tools import (
     set_fiscalyear_invoice_sequences)
 from trytond.modules.company.tests.tools import create_company, get_company
-from trytond import backend
-from trytond import config as trytond_config
 from trytond.pool import Pool
 from trytond.transaction import Transaction, TransactionError
 from trytond.worker import run_task
