@@ -3,6 +3,7 @@
 
 import datetime as dt
 import os
+import re
 
 import polib
 from lxml import etree
@@ -282,6 +283,29 @@ class SaleFlowTestCase(CompanyTestMixin, ModuleTestCase):
                                 view.name, view.model))
                         if element.tag == 'field' and attribute == 'name':
                             self.assertIn(value, result['fields'])
+
+    @with_transaction()
+    def test_override_order_documented(self):
+        "The order of the flow's overrides is the one doc/design.rst gives"
+        pool = Pool()
+        path = os.path.join(MODULE_DIR, 'doc', 'design.rst')
+        with open(path, encoding='utf-8') as fp:
+            text = fp.read()
+        section = text.split('\nOverrides\n=========\n', 1)[1]
+        section = re.split(r'\n[^\n]+\n=+\n', section, maxsplit=1)[0]
+        documented = {}
+        for term, body in re.findall(
+                r'^``([\w.]+)``\n((?:    .+\n)+)', section, re.M):
+            documented[term] = re.findall(r'``([\w.]+)``', body)
+        self.assertGreaterEqual(len(documented), 8)
+        prefix = 'trytond.modules.'
+        for term, expected in documented.items():
+            model, method = term.rsplit('.', 1)
+            Model = pool.get(model)
+            chain = ['%s.%s' % (k.__module__[len(prefix):], k.__qualname__)
+                for k in Model.__mro__
+                if method in k.__dict__ and k.__module__.startswith(prefix)]
+            self.assertEqual(chain, expected, msg=term)
 
     def test_tracking_pattern_example(self):
         "An example number of the simple tracking number patterns only"
