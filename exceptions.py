@@ -1,5 +1,6 @@
 # This file is part of sale_flow.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
+"""The errors of the flow's steps (their messages are in message.xml)."""
 
 from trytond.exceptions import UserError
 from trytond.model.exceptions import ValidationError

@@ -1,6 +1,6 @@
 # This file is part of sale_flow.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"""Scan-to-verify for outbound (商品出库).
+"""Step 4 of the flow, outbound (商品出库): scan-to-verify.
 
 Made for a keyboard-wedge scanner: the scanner types the code and Enter,
 which presses the default button of the scan screen, so one scan is one

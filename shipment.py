@@ -1,9 +1,8 @@
 # This file is part of sale_flow.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"""Steps 4 to 6 of the flow on stock.shipment.out: outbound (商品出库),
-shipping (发货) and the customer's signature (客户签收).
+"""Step 4 of the flow: outbound (商品出库) on stock.shipment.out.
 
-Outbound: the warehouse works from queues of shipments to pick and to pack;
+The warehouse works from queues of shipments to pick and to pack;
 every line is verified by scanning (see scan.py).  In a warehouse with
 strict scanning (the default) Pick and Pack refuse a shipment until every
 line is fully scanned, unless a Sales Flow Manager recorded an override
