@@ -26,9 +26,9 @@ from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
 
+from .common import CHANNELS, date_number, day_of, period_start
 from .monitoring import STAGES
-from .sale_flow import CHANNELS
-from .statistics import Context, date_number, day_of, period_start
+from .statistics import Context
 
 # the steps: name, label, the stage it starts at (the first of them the
 # order reached) and the stage it ends at

@@ -26,7 +26,7 @@ from trytond.pyson import Eval, If
 from trytond.transaction import Transaction, check_access
 
 from .access import FlowAccessMixin, to_the_second
-from .statistics import date_number, day_of, period_start
+from .common import SCAN_REFUSED, date_number, day_of, period_start
 
 STAGES = [
     ('ordered', "Ordered"),
@@ -803,8 +803,7 @@ class Issues(ModelSQL, ModelView):
                 at(table).as_('at'), where=where(table))
         yield by_shipment(Scan.__table__(), 'wrong_scans',
             lambda t: t.create_date,
-            lambda t: t.result.in_(
-                ['unknown', 'not_on_shipment', 'over', 'wrong_state']))
+            lambda t: t.result.in_(sorted(SCAN_REFUSED)))
         yield by_shipment(Signature.__table__(), 'refusals',
             lambda t: t.signed_at, lambda t: t.return_shipment != Null)
         complaint = Complaint.__table__()

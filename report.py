@@ -76,12 +76,7 @@ class PickingList(CompanyReport):
     @classmethod
     def picking_lines(cls, shipment):
         "The lines to pick, sorted by location then product code"
-        if shipment.warehouse_storage == shipment.warehouse_output:
-            moves = shipment.outgoing_moves
-        else:
-            moves = shipment.inventory_moves
-        moves = [m for m in moves
-            if m.state not in {'cancelled', 'staging'} and m.quantity]
+        moves = shipment.scan_moves('pick')
         lines = []
         for move in moves:
             product = move.product
@@ -114,9 +109,7 @@ class DeliveryNote(CompanyReport):
     def delivery_lines(cls, shipment):
         "The goods delivered, by package then product code"
         lines = []
-        for move in shipment.outgoing_moves:
-            if move.state == 'cancelled' or not move.quantity:
-                continue
+        for move in shipment.moves_to_sign():
             product = move.product
             lines.append(SimpleNamespace(
                     code=product.code or '',

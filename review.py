@@ -31,6 +31,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .access import FlowAccessMixin, to_the_second
+from .common import address_text, msg, render
 from .exceptions import ReviewError, RuleValidationError
 
 SEVERITIES = [
@@ -49,41 +50,12 @@ CHECKS = [
     ]
 
 
-def msg(message_id, **params):
-    "A message to render later, in the language of whoever reads it"
-    params = {k: str(v) if isinstance(v, Decimal) else v
-        for k, v in params.items()}
-    return dict(params, __msg__=message_id)
-
-
 def _same_address(a, b):
-    "Whether the two addresses are the same place"
-    def norm(text):
-        return ''.join((text or '').split()).lower()
+    """Whether the two addresses are the same place (for the duplicate
+    check: street and city, whatever the postal code says)"""
     return bool(a and b) and all(
-        norm(getattr(a, name)) == norm(getattr(b, name))
-        for name in ['street', 'city']) and bool(norm(a.street))
-
-
-def render(value):
-    "The text of a msg() value in the current language"
-    if isinstance(value, dict):
-        if '__msg__' in value:
-            params = {k: render(v) for k, v in value.items()
-                if k != '__msg__'}
-            return gettext(value['__msg__'], **params)
-        if '__decision__' in value:
-            Decision = Pool().get('sale.flow.stock.decision')
-            selection = dict(Decision.fields_get(['kind'])['kind'][
-                    'selection'])
-            return selection.get(
-                value['__decision__'], value['__decision__'])
-        if '__channel__' in value:
-            Sale = Pool().get('sale.sale')
-            selection = dict(Sale.fields_get(['channel'])['channel'][
-                    'selection'])
-            return selection.get(value['__channel__'], value['__channel__'])
-    return value
+        address_text(getattr(a, name)) == address_text(getattr(b, name))
+        for name in ['street', 'city']) and bool(address_text(a.street))
 
 
 class Configuration(FlowAccessMixin, metaclass=PoolMeta):

@@ -197,9 +197,7 @@ def _form(shipment, lang, error=None, values=None):
         ]
     values = values or {}
     rows = []
-    for move in shipment.outgoing_moves:
-        if move.state == 'cancelled' or not move.quantity:
-            continue
+    for move in shipment.moves_to_sign():
         accepted = values.get('accepted_%s' % move.id, '%g' % move.quantity)
         refused = values.get('refused_%s' % move.id, '0')
         reason = values.get('reason_%s' % move.id, '')
@@ -286,9 +284,7 @@ def sign(request, pool, token):
             return _page(lang, title, _form(shipment, lang))
         form = request.form
         lines = []
-        for move in shipment.outgoing_moves:
-            if move.state == 'cancelled' or not move.quantity:
-                continue
+        for move in shipment.moves_to_sign():
             try:
                 accepted = float(form.get('accepted_%s' % move.id) or 0)
                 refused = float(form.get('refused_%s' % move.id) or 0)

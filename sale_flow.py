@@ -23,15 +23,9 @@ from trytond.rpc import RPC
 from trytond.transaction import Transaction
 
 from .access import FlowAccessMixin, flow_rpc
+from .common import CHANNELS, address_text
 from .exceptions import IntakeError
 
-CHANNELS = [
-    ('phone', "Phone"),
-    ('email', "E-mail"),
-    ('web', "Web Shop"),
-    ('walk_in', "Walk-in"),
-    ('other', "Other"),
-    ]
 # Channels whose orders always carry the sender's reference
 REFERENCE_REQUIRED = {'web'}
 
@@ -292,11 +286,11 @@ def _label(order):
 
 
 def _find_address(party, value):
-    "The party's address equal to the value, if any"
-    def norm(text):
-        return ' '.join((text or '').split()).lower()
+    """The party's address equal to the value, if any (for the intake: the
+    same street, postal code, city and country)"""
     for address in party.addresses:
-        if all(norm(getattr(address, name)) == norm(value.get(name))
+        if all(address_text(getattr(address, name))
+                == address_text(value.get(name))
                 for name in ['street', 'postal_code', 'city']) and (
                 not value.get('country') or (
                     address.country

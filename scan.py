@@ -28,8 +28,8 @@ from trytond.wizard import (
     Button, StateAction, StateTransition, StateView, Wizard)
 
 from .access import FlowAccessMixin, flow_rpc, record_id, to_the_second
+from .common import SCAN_REFUSED, msg, render
 from .exceptions import ScanError
-from .review import msg, render
 
 STEPS = [
     ('pick', "Pick"),
@@ -44,10 +44,9 @@ RESULTS = [
     ('undo', "Undo"),
     ('reset', "Line Reset"),
     ]
-REFUSED = {'unknown', 'not_on_shipment', 'over', 'wrong_state'}
 # the scan screen shows the result as an icon (the clients' own icons)
 RESULT_ICONS = dict(
-    [(r, 'tryton-error') for r in REFUSED]
+    [(r, 'tryton-error') for r in SCAN_REFUSED]
     + [('accepted', 'tryton-ok'), ('undo', 'tryton-undo'),
         ('reset', 'tryton-clear')])
 # the longest code a scanner types

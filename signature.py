@@ -462,6 +462,13 @@ class ShipmentOut(metaclass=PoolMeta):
     def sign_link(cls, shipments):
         pass
 
+    def moves_to_sign(self):
+        """The goods the customer signs for: the customer moves not
+        cancelled, with a quantity (the signing page, the signature, the
+        delivery note)"""
+        return [m for m in self.outgoing_moves
+            if m.state != 'cancelled' and m.quantity]
+
     @classmethod
     def copy(cls, shipments, default=None):
         default = default.copy() if default is not None else {}
@@ -590,8 +597,7 @@ class Sign(Wizard):
                     'delivered': m.quantity,
                     'accepted': m.quantity,
                     'refused': 0,
-                    } for m in shipment.outgoing_moves
-                if m.state != 'cancelled' and m.quantity],
+                    } for m in shipment.moves_to_sign()],
             }
 
     def transition_sign(self):
@@ -664,8 +670,7 @@ class SignatureSign(metaclass=PoolMeta):
             raise SignatureError(gettext('sale_flow.msg_signature_image'))
         identity = _text(values, 'identity', cls)
         cls.check_identity(shipment, identity)
-        moves = {m.id: m for m in shipment.outgoing_moves
-            if m.state != 'cancelled' and m.quantity}
+        moves = {m.id: m for m in shipment.moves_to_sign()}
         given = {}
         for line in values.get('lines') or []:
             if not isinstance(line, dict):

@@ -26,10 +26,9 @@ from decimal import Decimal
 from sql import Cast, Column, Literal, Null, Union, With
 from sql.aggregate import Avg, Count, Max, Min, Sum
 from sql.conditionals import Case, Coalesce
-from sql.functions import DateTrunc, Extract, Function, Round
+from sql.functions import Round
 from sql.operators import Concat, Like
 
-from trytond import backend
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.modules.product import price_digits, round_price
@@ -38,7 +37,7 @@ from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
 
 from .access import FlowAccessMixin
-from .sale_flow import CHANNELS
+from .common import CHANNELS, PERIODS, day_of, period_start
 
 SALE_STATES = ['confirmed', 'processing', 'done']
 # the columns of an order the statistics may keep apart
@@ -50,45 +49,6 @@ ORDER_COLUMNS = {
     'salesperson': lambda sale: sale.create_uid,
     'warehouse': lambda sale: sale.warehouse,
     }
-PERIODS = [
-    ('year', "Year"),
-    ('month', "Month"),
-    ('week', "Week"),
-    ('day', "Day"),
-    ]
-
-
-class SQLiteDate(Function):
-    "SQLite's date(value, modifier, ...)"
-    __slots__ = ()
-    _function = 'DATE'
-
-
-def day_of(timestamp):
-    "The SQL expression of the date of a timestamp"
-    if backend.name == 'sqlite':
-        return SQLiteDate(timestamp)
-    return timestamp.cast('DATE')
-
-
-def date_number(date):
-    "The SQL expression of a date as the number yyyymmdd (for ids)"
-    return (Extract('YEAR', date) * 10000 + Extract('MONTH', date) * 100
-        + Extract('DAY', date))
-
-
-def period_start(date, period=None):
-    """The SQL expression of the first day of the period of date (the
-    context's period, month by default)"""
-    if period is None:
-        period = Transaction().context.get('period')
-    if period not in dict(PERIODS):
-        period = 'month'
-    if period == 'week':
-        if backend.name == 'sqlite':
-            return SQLiteDate(date, '-6 days', 'weekday 1')
-        return DateTrunc('week', date)
-    return DateTrunc(period, date)
 
 
 class SaleLine(FlowAccessMixin, metaclass=PoolMeta):

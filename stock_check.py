@@ -21,8 +21,8 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 
 from .access import FlowAccessMixin, to_the_second
+from .common import msg
 from .exceptions import StockDecisionError
-from .review import msg
 
 STOCK_STATUS = [
     (None, ""),

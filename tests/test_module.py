@@ -12,8 +12,8 @@ from trytond.i18n import gettext
 from trytond.modules.company.tests import CompanyTestMixin
 from trytond.modules.sale_flow.access import flow_field_names
 from trytond.modules.sale_flow.carrier import pattern_example
+from trytond.modules.sale_flow.common import msg, render
 from trytond.modules.sale_flow.monitoring import working_before
-from trytond.modules.sale_flow.review import msg, render
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction
