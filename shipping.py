@@ -327,12 +327,12 @@ class ShipmentOut(TrackingMixin, metaclass=PoolMeta):
     @classmethod
     def check_shipping(cls, shipments):
         """A courier or freight shipment leaves with a tracking number, a
-        self-pickup shipment by its handover"""
-        handover = Transaction().context.get('_sale_flow_handover')
+        self-pickup shipment by its handover (hand_over_to records who
+        collected it, then ships it)"""
         for shipment in shipments:
             method = shipment.delivery_method_used
             if method == 'pickup':
-                if not handover:
+                if not shipment.collected_at:
                     raise ShippingError(gettext(
                             'sale_flow.msg_shipping_pickup_handover',
                             shipment=shipment.rec_name))
@@ -422,8 +422,7 @@ class ShipmentOut(TrackingMixin, metaclass=PoolMeta):
                     'handed_over_by': Transaction().user,
                     'collected_at': dt.datetime.now(),
                     })
-        with Transaction().set_context(_sale_flow_handover=True):
-            cls.ship([shipment])
+        cls.ship([shipment])
 
 
 class HandOverStart(ModelView):

@@ -258,8 +258,9 @@ class Signature(FlowAccessMixin, ModelSQL, ModelView):
             external=False):
         super().check_modification(
             mode, signatures, values=values, external=external)
-        if mode == 'delete' or (mode == 'write' and not Transaction(
-                    ).context.get('_sale_flow_signing')):
+        # only sign() writes a signature (its digest, its after-sales), on
+        # the server; no caller may change it afterwards
+        if mode == 'delete' or (mode == 'write' and external):
             raise AccessError(gettext('sale_flow.msg_signature_frozen'))
 
 
@@ -744,8 +745,7 @@ class SignatureSign(metaclass=PoolMeta):
             image=image, lines=lines,
             photos=[Photo(image=p) for p in photos])
         signature.save()
-        with without_check_access(), Transaction().set_context(
-                _sale_flow_signing=True):
+        with without_check_access():
             signature = cls(signature.id)
             signature.digest = signature.compute_digest()
             signature.save()
@@ -796,6 +796,8 @@ class SignatureSign(metaclass=PoolMeta):
         ComplaintType = pool.get('sale.complaint.type')
         Attachment = pool.get('ir.attachment')
         Data = pool.get('ir.model.data')
+        Lang = pool.get('ir.lang')
+        Line = pool.get('sale.flow.signature.line')
         shipment = signature.shipment
         with without_check_access():
             return_ = Return(
@@ -816,16 +818,6 @@ class SignatureSign(metaclass=PoolMeta):
                         origin=move.origin))
             return_.incoming_moves = moves
             return_.save()
-            # The sale warns that its line moves more than ordered: these
-            # are the goods that come back, acknowledged by the signature
-            Warning = pool.get('res.user.warning')
-            Warning.create([{
-                        'user': Transaction().user,
-                        'name': Warning.format(
-                            'check_move_quantity', [l.move.origin]),
-                        'always': False,
-                        } for l in lines if l.move.origin
-                    and l.move.origin.__name__ == 'sale.line'])
             # the statistics read the refused quantity on the order line
             SaleLine = pool.get('sale.line')
             refused = defaultdict(float)
@@ -841,17 +833,24 @@ class SignatureSign(metaclass=PoolMeta):
                             }))
             if to_write:
                 SaleLine.write(*to_write)
-            Return.receive([return_])
+            # The sale warns, on receiving, that its line moves more than
+            # ordered: these are the goods that come back, acknowledged by
+            # the customer's signature (nobody is there to answer)
+            with Transaction().set_context(_skip_warnings=True):
+                Return.receive([return_])
             Return.do([return_])
             sale = next(
                 (m.sale for m in shipment.outgoing_moves if m.sale), None)
             type_ = ComplaintType(Data.get_id(
                     'sale_flow', 'complaint_type_refused'))
-            description = '\n'.join(
-                '%s: %g %s refused (%s%s)' % (
-                    l.product.rec_name, l.refused, l.unit.symbol,
-                    dict(REASONS).get(l.reason, l.reason),
-                    (': ' + l.reason_text) if l.reason_text else '')
+            reasons = dict(Line.fields_get(['reason'])['reason']['selection'])
+            description = '\n'.join(gettext(
+                    'sale_flow.msg_complaint_refused_line',
+                    product=l.product.rec_name,
+                    quantity=Lang.get().format_number_symbol(
+                        l.refused, l.unit),
+                    reason=reasons.get(l.reason) or l.reason or '',
+                    text=(': ' + l.reason_text) if l.reason_text else '')
                 for l in lines)
             complaint = Complaint(
                 customer=shipment.customer, company=shipment.company,
@@ -863,7 +862,7 @@ class SignatureSign(metaclass=PoolMeta):
                         resource=complaint, type='data',
                         name='signature-%s.png' % shipment.number,
                         data=signature.image)])
-            with Transaction().set_context(_sale_flow_signing=True):
+            with without_check_access():
                 signature.return_shipment = return_
                 signature.complaint = complaint
                 signature.save()
