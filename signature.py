@@ -796,7 +796,6 @@ class SignatureSign(metaclass=PoolMeta):
         ComplaintType = pool.get('sale.complaint.type')
         Attachment = pool.get('ir.attachment')
         Data = pool.get('ir.model.data')
-        Lang = pool.get('ir.lang')
         Line = pool.get('sale.flow.signature.line')
         shipment = signature.shipment
         with without_check_access():
@@ -847,8 +846,7 @@ class SignatureSign(metaclass=PoolMeta):
             description = '\n'.join(gettext(
                     'sale_flow.msg_complaint_refused_line',
                     product=l.product.rec_name,
-                    quantity=Lang.get().format_number_symbol(
-                        l.refused, l.unit),
+                    quantity='%g %s' % (l.refused, l.unit.symbol),
                     reason=reasons.get(l.reason) or l.reason or '',
                     text=(': ' + l.reason_text) if l.reason_text else '')
                 for l in lines)
