@@ -146,10 +146,11 @@ class StockDecision(metaclass=PoolMeta):
     @Workflow.transition('applied')
     def apply(cls, decisions):
         waits = [d for d in decisions if d.kind == 'wait' and d.line]
-        # read before the checks run again and replace the stock lines
+        # read before the checks run again and supersede the stock lines
         shortages = {sl.line.id: (sl.shortage, sl.available)
             for sl in Pool().get('sale.flow.stock.line').search([
                     ('line', 'in', [d.line.id for d in waits]),
+                    ('superseded_at', '=', None),
                     ])}
         super().apply(decisions)
         waits = [d for d in waits if d.line.id in shortages]
