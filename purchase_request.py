@@ -260,7 +260,10 @@ class StockLine(metaclass=PoolMeta):
         pool = Pool()
         Decision = pool.get(ORIGIN)
         result = {l.id: None for l in lines}
-        by_line = {l.line.id: l.id for l in lines}
+        # the history has several rows of a line
+        by_line = defaultdict(list)
+        for l in lines:
+            by_line[l.line.id].append(l.id)
         with without_check_access():
             for decision in Decision.search([
                         ('line', 'in', list(by_line)),
@@ -268,7 +271,8 @@ class StockLine(metaclass=PoolMeta):
                         ('kind', '=', 'wait'),
                         ('purchase_request', '!=', None),
                         ], order=[('decided_at', 'ASC'), ('id', 'ASC')]):
-                result[by_line[decision.line.id]] = (
-                    decision.purchase_request.sale_flow_expected_date)
+                for id_ in by_line[decision.line.id]:
+                    result[id_] = (
+                        decision.purchase_request.sale_flow_expected_date)
         return result
 

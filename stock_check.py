@@ -179,12 +179,16 @@ class StockLine(FlowAccessMixin, ModelSQL, ModelView):
         pool = Pool()
         Decision = pool.get('sale.flow.stock.decision')
         result = {l.id: None for l in lines}
-        by_line = {l.line.id: l.id for l in lines}
+        # the history has several rows of a line
+        by_line = defaultdict(list)
+        for l in lines:
+            by_line[l.line.id].append(l.id)
         for decision in Decision.search([
                     ('line', 'in', list(by_line)),
                     ('state', '=', 'applied'),
                     ], order=[('decided_at', 'ASC'), ('id', 'ASC')]):
-            result[by_line[decision.line.id]] = decision.kind
+            for id_ in by_line[decision.line.id]:
+                result[id_] = decision.kind
         return result
 
 
