@@ -17,9 +17,11 @@ import datetime as dt
 from collections import defaultdict
 from itertools import groupby
 
-from trytond.i18n import gettext
 from sql import Null
+from sql.aggregate import Min
 
+from trytond import backend
+from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
@@ -59,8 +61,8 @@ class StockCheck(FlowAccessMixin, ModelSQL, ModelView):
     status = fields.Selection(
         STOCK_STATUS, "Stock Status", readonly=True,
         help="What the check found for the whole order.")
-    lines = fields.Function(fields.One2Many(
-            'sale.flow.stock.line', None, "Lines",
+    lines = fields.Function(fields.Many2Many(
+            'sale.flow.stock.line', None, None, "Lines",
             help="The lines as this check found them."), 'get_lines')
 
     @classmethod
@@ -165,6 +167,42 @@ class StockLine(FlowAccessMixin, ModelSQL, ModelView):
                     where=t.superseded_at == Null),
                 })
         cls._order = [('sale', 'DESC'), ('id', 'ASC')]
+
+    @classmethod
+    def __register__(cls, module):
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        StockCheck = pool.get('sale.flow.stock.check')
+        cursor = Transaction().connection.cursor()
+        # the rows of a database made before the history have no check
+        migrate = (backend.TableHandler.table_exist(cls._table)
+            and not cls.__table_handler__(module).column_exist('check'))
+        super().__register__(module)
+        if not migrate:
+            return
+        table = cls.__table__()
+        check = StockCheck.__table__()
+        sale = Sale.__table__()
+
+        # Migration from the checks replaced at each run: the rows recorded
+        # before the history are the order's one known check
+        cursor.execute(*table.select(
+                table.id, where=table.check == Null, limit=1))
+        if cursor.fetchone():
+            cursor.execute(*check.insert(
+                    [check.sale, check.checked_at, check.user,
+                        check.status, check.create_uid, check.create_date],
+                    table.join(sale, condition=sale.id == table.sale).select(
+                        table.sale, Min(table.checked_at),
+                        Min(table.create_uid), sale.stock_status,
+                        Min(table.create_uid), Min(table.create_date),
+                        where=table.check == Null,
+                        group_by=[table.sale, sale.stock_status])))
+            first = StockCheck.__table__()
+            cursor.execute(*table.update([table.check], [
+                        first.select(Min(first.id),
+                            where=first.sale == table.sale)],
+                    where=table.check == Null))
 
     def figures(self):
         """What the check found for the line: its row is kept while a new
