@@ -17,7 +17,7 @@ from sql import As, Cast, Literal, Null, Union, Window
 from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case
 from sql.functions import Rank
-from sql.operators import Concat, Like
+from sql.operators import Concat, Exists, Like
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
@@ -73,7 +73,7 @@ class Timeline(ModelSQL, ModelView):
         names = IrModel.get_names()
         return [(None, '')] + [(m, names.get(m, m)) for m in [
                 'sale.sale', 'sale.flow.review.decision',
-                'sale.flow.stock.line', 'stock.shipment.out',
+                'sale.flow.stock.check', 'stock.shipment.out',
                 'sale.flow.signature', 'account.invoice', 'sale.complaint']]
 
     @classmethod
@@ -118,7 +118,7 @@ class Timeline(ModelSQL, ModelView):
         pool = Pool()
         Sale = pool.get('sale.sale')
         Decision = pool.get('sale.flow.review.decision')
-        StockLine = pool.get('sale.flow.stock.line')
+        StockCheck = pool.get('sale.flow.stock.check')
         Log = pool.get('ir.model.log')
         Move = pool.get('stock.move')
         SaleLine = pool.get('sale.line')
@@ -145,14 +145,18 @@ class Timeline(ModelSQL, ModelView):
                 decision.id.as_('source'),
                 where=decision.decision == value)
 
-        stock_line = StockLine.__table__()
-        yield stock_line.select(
-            stock_line.sale.as_('sale'), Literal('stock_checked').as_('stage'),
-            Min(stock_line.checked_at).as_('reached_at'),
-            Min(stock_line.create_uid).as_('user'),
-            Concat('sale.sale,', stock_line.sale).as_('record'),
-            stock_line.sale.as_('source'),
-            group_by=[stock_line.sale])
+        # the first check of the order: the one it was submitted on, not a
+        # re-check after the approval
+        check = StockCheck.__table__()
+        earlier = StockCheck.__table__()
+        yield check.select(
+            check.sale.as_('sale'), Literal('stock_checked').as_('stage'),
+            check.checked_at.as_('reached_at'), check.user.as_('user'),
+            Concat('sale.flow.stock.check,', check.id).as_('record'),
+            check.id.as_('source'),
+            where=~Exists(earlier.select(earlier.id,
+                    where=(earlier.sale == check.sale)
+                    & (earlier.id < check.id))))
 
         def transitions(model, state):
             log = Log.__table__()

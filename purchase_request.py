@@ -146,10 +146,11 @@ class StockDecision(metaclass=PoolMeta):
     @Workflow.transition('applied')
     def apply(cls, decisions):
         waits = [d for d in decisions if d.kind == 'wait' and d.line]
-        # read before the checks run again and replace the stock lines
+        # read before the checks run again and supersede the stock lines
         shortages = {sl.line.id: (sl.shortage, sl.available)
             for sl in Pool().get('sale.flow.stock.line').search([
                     ('line', 'in', [d.line.id for d in waits]),
+                    ('superseded_at', '=', None),
                     ])}
         super().apply(decisions)
         waits = [d for d in waits if d.line.id in shortages]
@@ -259,7 +260,10 @@ class StockLine(metaclass=PoolMeta):
         pool = Pool()
         Decision = pool.get(ORIGIN)
         result = {l.id: None for l in lines}
-        by_line = {l.line.id: l.id for l in lines}
+        # the history has several rows of a line
+        by_line = defaultdict(list)
+        for l in lines:
+            by_line[l.line.id].append(l.id)
         with without_check_access():
             for decision in Decision.search([
                         ('line', 'in', list(by_line)),
@@ -267,6 +271,7 @@ class StockLine(metaclass=PoolMeta):
                         ('kind', '=', 'wait'),
                         ('purchase_request', '!=', None),
                         ], order=[('decided_at', 'ASC'), ('id', 'ASC')]):
-                result[by_line[decision.line.id]] = (
-                    decision.purchase_request.sale_flow_expected_date)
+                for id_ in by_line[decision.line.id]:
+                    result[id_] = (
+                        decision.purchase_request.sale_flow_expected_date)
         return result

@@ -572,6 +572,7 @@ class Sale(metaclass=PoolMeta):
             'sale.flow.review.decision',
             'sale.flow.review.finding',
             'sale.flow.review.contact',
+            'sale.flow.stock.check',
             'sale.flow.stock.line',
             'sale.flow.stock.decision',
             ]

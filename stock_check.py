@@ -7,12 +7,20 @@ order's warehouse and what is short; reservation stays Tryton's
 ``assign_try``.  A short line blocks the review until a decision is
 recorded on it: wait for replenishment, ship partially now, substitute the
 product, or reduce / remove the line.
+
+Every check is kept (``sale.flow.stock.check``: when, by whom, the order's
+status); the line rows are append-only: a check adds a row only for a line
+whose figures changed and closes the row it replaces (``superseded_at``).
 """
 
 import datetime as dt
 from collections import defaultdict
 from itertools import groupby
 
+from sql import Null
+from sql.aggregate import Min
+
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.model.exceptions import AccessError
@@ -36,6 +44,70 @@ DECISIONS = [
     ('substitute', "Substitute Product"),
     ('reduce', "Reduce or Remove the Line"),
     ]
+
+
+class StockCheck(FlowAccessMixin, ModelSQL, ModelView):
+    "Stock check of an order: when, by whom and what it found"
+    __name__ = 'sale.flow.stock.check'
+    _flow_external = set()
+
+    sale = fields.Many2One(
+        'sale.sale', "Order", required=True, ondelete='CASCADE',
+        readonly=True)
+    checked_at = to_the_second(
+        fields.Timestamp("Checked at", required=True, readonly=True))
+    user = fields.Many2One(
+        'res.user', "Checked by", readonly=True, ondelete='RESTRICT')
+    status = fields.Selection(
+        STOCK_STATUS, "Stock Status", readonly=True,
+        help="What the check found for the whole order.")
+    lines = fields.Function(fields.Many2Many(
+            'sale.flow.stock.line', None, None, "Lines",
+            help="The lines as this check found them."), 'get_lines')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        # the first check of an order is looked up by (sale, id)
+        cls._sql_indexes.add(Index(
+                t, (t.sale, Index.Equality()), (t.id, Index.Range())))
+        cls._order = [('checked_at', 'DESC'), ('id', 'DESC')]
+
+    def get_rec_name(self, name):
+        return '%s %s' % (
+            self.sale.rec_name, self.checked_at.replace(microsecond=0))
+
+    @classmethod
+    def get_lines(cls, checks, name):
+        "The rows in effect at each check, read once for all the orders"
+        StockLine = Pool().get('sale.flow.stock.line')
+        result = {c.id: [] for c in checks}
+        by_sale = defaultdict(list)
+        for check in checks:
+            by_sale[check.sale.id].append(check)
+        for row in StockLine.search([
+                    ('sale', 'in', list(by_sale)),
+                    ], order=[('id', 'ASC')]):
+            for check in by_sale[row.sale.id]:
+                if (row.checked_at <= check.checked_at
+                        and (row.superseded_at is None
+                            or row.superseded_at > check.checked_at)):
+                    result[check.id].append(row.id)
+        return result
+
+
+
+def _same(old, new):
+    "Whether two checks of a line found the same figures"
+    for a, b in zip(old, new):
+        if isinstance(a, float) or isinstance(b, float):
+            if a is None or b is None or abs(a - b) > 1e-9 * max(
+                    1, abs(a), abs(b)):
+                return False
+        elif a != b:
+            return False
+    return True
 
 
 class StockLine(FlowAccessMixin, ModelSQL, ModelView):
@@ -68,7 +140,16 @@ class StockLine(FlowAccessMixin, ModelSQL, ModelView):
         help="Forecast at the shipping date, incoming supply counted.")
     shortage = fields.Float("Shortage", readonly=True)
     checked_at = to_the_second(
-        fields.Timestamp("Checked at", readonly=True))
+        fields.Timestamp("Checked at", readonly=True,
+            help="When a check found these figures; the later checks "
+            "that found the same kept this row."))
+    check = fields.Many2One(
+        'sale.flow.stock.check', "Check", readonly=True, ondelete='CASCADE',
+        help="The check that found these figures.")
+    superseded_at = to_the_second(
+        fields.Timestamp("Superseded at", readonly=True,
+            help="When a later check found other figures for the line or "
+            "no longer checked it; empty for the current figures."))
     decision = fields.Function(fields.Selection(
             [(None, "")] + DECISIONS, "Decision"), 'get_decision')
 
@@ -76,22 +157,76 @@ class StockLine(FlowAccessMixin, ModelSQL, ModelView):
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
-        cls._sql_indexes.add(Index(
-                t, (t.shortage, Index.Range()),
-                where=t.shortage > 0))
+        cls._sql_indexes.update({
+                Index(
+                    t, (t.shortage, Index.Range()),
+                    where=t.shortage > 0),
+                # the current rows of an order, read at every check
+                Index(
+                    t, (t.sale, Index.Equality()),
+                    where=t.superseded_at == Null),
+                })
         cls._order = [('sale', 'DESC'), ('id', 'ASC')]
+
+    @classmethod
+    def __register__(cls, module):
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        StockCheck = pool.get('sale.flow.stock.check')
+        cursor = Transaction().connection.cursor()
+        # the rows of a database made before the history have no check
+        migrate = (backend.TableHandler.table_exist(cls._table)
+            and not cls.__table_handler__(module).column_exist('check'))
+        super().__register__(module)
+        if not migrate:
+            return
+        table = cls.__table__()
+        check = StockCheck.__table__()
+        sale = Sale.__table__()
+
+        # Migration from the checks replaced at each run: the rows recorded
+        # before the history are the order's one known check
+        cursor.execute(*table.select(
+                table.id, where=table.check == Null, limit=1))
+        if cursor.fetchone():
+            cursor.execute(*check.insert(
+                    [check.sale, check.checked_at, check.user,
+                        check.status, check.create_uid, check.create_date],
+                    table.join(sale, condition=sale.id == table.sale).select(
+                        table.sale, Min(table.checked_at),
+                        Min(table.create_uid), sale.stock_status,
+                        Min(table.create_uid), Min(table.create_date),
+                        where=table.check == Null,
+                        group_by=[table.sale, sale.stock_status])))
+            first = StockCheck.__table__()
+            cursor.execute(*table.update([table.check], [
+                        first.select(Min(first.id),
+                            where=first.sale == table.sale)],
+                    where=table.check == Null))
+
+    def figures(self):
+        """What the check found for the line: its row is kept while a new
+        check finds the same"""
+        return (self.product.id if self.product else None,
+            self.warehouse.id if self.warehouse else None,
+            self.shipping_date, self.ordered, self.on_hand, self.promised,
+            self.available, self.forecast, self.shortage)
 
     @classmethod
     def get_decision(cls, lines, name):
         pool = Pool()
         Decision = pool.get('sale.flow.stock.decision')
         result = {l.id: None for l in lines}
-        by_line = {l.line.id: l.id for l in lines}
+        # the history has several rows of a line
+        by_line = defaultdict(list)
+        for l in lines:
+            by_line[l.line.id].append(l.id)
         for decision in Decision.search([
                     ('line', 'in', list(by_line)),
                     ('state', '=', 'applied'),
                     ], order=[('decided_at', 'ASC'), ('id', 'ASC')]):
-            result[by_line[decision.line.id]] = decision.kind
+            for id_ in by_line[decision.line.id]:
+                result[id_] = decision.kind
         return result
 
 
@@ -195,7 +330,9 @@ class StockDecision(FlowAccessMixin, Workflow, ModelSQL, ModelView):
         Line = pool.get('sale.line')
         stock_lines = {sl.line.id: sl for sl in pool.get(
                 'sale.flow.stock.line').search([
-                    ('line', 'in', [d.line.id for d in decisions])])}
+                    ('line', 'in', [d.line.id for d in decisions]),
+                    ('superseded_at', '=', None),
+                    ])}
         for decision in decisions:
             decision.check_decision(stock_lines.get(decision.line.id))
 
@@ -289,7 +426,13 @@ class Sale(metaclass=PoolMeta):
     __name__ = 'sale.sale'
 
     stock_lines = fields.One2Many(
-        'sale.flow.stock.line', 'sale', "Stock Check", readonly=True)
+        'sale.flow.stock.line', 'sale', "Stock Check", readonly=True,
+        filter=[('superseded_at', '=', None)],
+        help="The lines as the last check found them.")
+    stock_checks = fields.One2Many(
+        'sale.flow.stock.check', 'sale', "Stock Checks", readonly=True,
+        help="Every stock check of the order: when, by whom, what it "
+        "found.")
     stock_status = fields.Selection(
         STOCK_STATUS, "Stock Status", readonly=True,
         help="Whether the warehouse can give what the order asks for.")
@@ -311,7 +454,8 @@ class Sale(metaclass=PoolMeta):
     @classmethod
     def copy(cls, sales, default=None):
         default = default.copy() if default is not None else {}
-        for field in ['stock_lines', 'stock_status', 'stock_decisions']:
+        for field in ['stock_lines', 'stock_checks', 'stock_status',
+                'stock_decisions']:
             default.setdefault(field, None)
         return super().copy(sales, default=default)
 
@@ -320,6 +464,15 @@ class Sale(metaclass=PoolMeta):
     def stock_check(cls, sales):
         "Check the stock of the orders now"
         cls.stock_check_run(sales)
+
+    @classmethod
+    def review_submit(cls, sales):
+        # the check the submission runs is dated when the order was
+        # submitted, not after it: the timeline shows it checked, then
+        # submitted
+        with Transaction().set_context(
+                _sale_flow_stock_checked_at=dt.datetime.now()):
+            super().review_submit(sales)
 
     @classmethod
     @ModelView.button
@@ -426,29 +579,46 @@ class Sale(metaclass=PoolMeta):
 
     @classmethod
     def stock_check_run(cls, sales):
-        """Compute and record the stock check of the goods lines
+        """Compute and record the stock check of the goods lines; return
+        the current rows of the lines checked
 
         Quantities are read once per warehouse and shipping date for all
-        the products of that group, not once per line."""
+        the products of that group, not once per line.  The check is kept
+        (``sale.flow.stock.check``); a line keeps its row while its
+        figures stay the same, otherwise it gets a new row and the old one
+        is closed (``superseded_at``): nothing is deleted or rewritten."""
         pool = Pool()
         Product = pool.get('product.product')
+        StockCheck = pool.get('sale.flow.stock.check')
         StockLine = pool.get('sale.flow.stock.line')
         Uom = pool.get('product.uom')
         Date = pool.get('ir.date')
         today = Date.today()
-        now = dt.datetime.now()
+        now = (Transaction().context.get('_sale_flow_stock_checked_at')
+            or dt.datetime.now())
 
         sales = cls.browse(sales)
         lines = [l for s in sales for l in s.lines
             if l.type == 'line' and l.product and l.product.type == 'goods'
             and s.warehouse and (l.quantity or 0) > 0]
+        current = {}
+        stale = []
+        with without_check_access():
+            rows = StockLine.search([
+                    ('sale', 'in', [s.id for s in sales]),
+                    ('superseded_at', '=', None),
+                    ], order=[('id', 'ASC')])
+        for row in rows:
+            if row.line.id in current:
+                stale.append(current[row.line.id])
+            current[row.line.id] = row
 
         def key(line):
             date = max(line.shipping_date or today, today)
             return (line.sale.warehouse.id, date)
         lines.sort(key=key)
         promised = cls._stock_promised(lines, sales)
-        records = []
+        records, new = [], []
         for (warehouse_id, date), group in groupby(lines, key=key):
             group = list(group)
             product_ids = list({l.product.id for l in group})
@@ -474,22 +644,34 @@ class Sale(metaclass=PoolMeta):
                 available = hand - other - taken[line.sale.id, product.id]
                 taken[line.sale.id, product.id] += ordered
                 shortage = max(ordered - max(available, 0), 0)
-                records.append(StockLine(
-                        sale=line.sale, line=line, product=product,
-                        warehouse=warehouse_id, shipping_date=date,
-                        ordered=ordered, on_hand=hand, promised=other,
-                        available=available,
-                        forecast=forecast.get((warehouse_id, product.id), 0),
-                        shortage=product.default_uom.round(shortage),
-                        checked_at=now))
-        with without_check_access():
-            StockLine.delete(StockLine.search(
-                    [('sale', 'in', [s.id for s in sales])]))
-            StockLine.save(records)
+                record = StockLine(
+                    sale=line.sale, line=line, product=product,
+                    warehouse=warehouse_id, shipping_date=date,
+                    ordered=ordered, on_hand=hand, promised=other,
+                    available=available,
+                    forecast=forecast.get((warehouse_id, product.id), 0),
+                    shortage=product.default_uom.round(shortage),
+                    checked_at=now)
+                row = current.pop(line.id, None)
+                if row and _same(row.figures(), record.figures()):
+                    records.append(row)
+                    continue
+                if row:
+                    stale.append(row)
+                records.append(record)
+                new.append(record)
+        # the rows of lines no longer checked (removed, now a service...)
+        stale.extend(current.values())
+
         status = {}
         by_sale = defaultdict(list)
         for record in records:
             by_sale[record.sale.id].append(record)
+        stale_sales = {r.sale.id for r in stale}
+        changed = stale_sales | {r.sale.id for r in new}
+        repeated = cls._stock_check_repeated(
+            [s for s in sales if s.id in by_sale and s.id not in changed])
+        checks = []
         for sale in sales:
             checked = by_sale.get(sale.id)
             if not checked:
@@ -500,6 +682,19 @@ class Sale(metaclass=PoolMeta):
                 status[sale] = 'short'
             else:
                 status[sale] = 'partly_short'
+            if ((checked or sale.id in stale_sales)
+                    and repeated.get(sale.id, False) != status[sale]):
+                checks.append(StockCheck(
+                        sale=sale, checked_at=now,
+                        user=Transaction().user, status=status[sale]))
+        with without_check_access():
+            StockCheck.save(checks)
+            by_check = {c.sale.id: c for c in checks}
+            for record in new:
+                record.check = by_check[record.sale.id]
+            StockLine.save(new)
+            if stale:
+                StockLine.write(stale, {'superseded_at': now})
         by_status = defaultdict(list)
         for sale, value in status.items():
             if sale.stock_status != value:
@@ -510,6 +705,27 @@ class Sale(metaclass=PoolMeta):
         if to_write:
             cls.write(*to_write)
         return records
+
+    @classmethod
+    def _stock_check_repeated(cls, sales):
+        """The status of the last check of each order recorded by the
+        same user in this transaction: a check that finds the same again
+        in the same call (the approval's checks, then its confirmation) is
+        that check, not another one"""
+        StockCheck = Pool().get('sale.flow.stock.check')
+        created = Transaction().create_records.get(StockCheck.__name__)
+        if not sales or not created:
+            return {}
+        user = Transaction().user
+        result = {}
+        with without_check_access():
+            for check in StockCheck.search([
+                        ('id', 'in', list(created)),
+                        ('sale', 'in', [s.id for s in sales]),
+                        ], order=[('id', 'ASC')]):
+                same_user = (check.user.id if check.user else None) == user
+                result[check.sale.id] = check.status if same_user else False
+        return result
 
     @classmethod
     def _stock_promised(cls, lines, sales):

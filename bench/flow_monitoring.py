@@ -86,8 +86,8 @@ def build_database(args, conf, today):
 
 # the tables the generated rows go to
 GENERATED = ['sale_sale', 'sale_line', 'stock_shipment_out', 'stock_move',
-    'sale_flow_review_decision', 'sale_flow_stock_line', 'ir_model_log',
-    'sale_flow_signature']
+    'sale_flow_review_decision', 'sale_flow_stock_check',
+    'sale_flow_stock_line', 'ir_model_log', 'sale_flow_signature']
 
 # the stages an open order is left at, with their shares of the open
 # orders (the others go the whole way: done, or rejected)
@@ -127,6 +127,8 @@ def generate(args, template_sale, today):
             f'stock.move,{move}')
         submitted, = one("SELECT min(id) FROM sale_flow_review_decision "
             "WHERE sale = %s AND decision = 'submitted'", sale)
+        stock_check, = one('SELECT min(id) FROM sale_flow_stock_check '
+            'WHERE sale = %s', sale)
         stock_line, = one('SELECT min(id) FROM sale_flow_stock_line '
             'WHERE sale = %s', sale)
         log, = one("SELECT min(id) FROM ir_model_log WHERE resource = %s "
@@ -344,6 +346,12 @@ def generate(args, template_sale, today):
 
         # review: submitted when quoted (the stock is checked then),
         # approved or rejected by the reviewer
+        ss.clone(cur, 'sale_flow_stock_check', stock_check, 'g_order AS o', {
+                'id': f"{base['sale_flow_stock_check']} + o.n",
+                'sale': 'o.id', 'checked_at': 'o.t_submitted',
+                'user': 'o.u_sales', 'status': "'sufficient'",
+                'create_date': 'o.t_submitted', 'create_uid': 'o.u_sales',
+                }, where='o.t_submitted IS NOT NULL')
         ss.clone(cur, 'sale_flow_stock_line', stock_line,
             'g_line AS s JOIN g_order AS o ON o.id = s.sale', {
                 'id': f"{base['sale_flow_stock_line']} + s.id "
@@ -353,6 +361,8 @@ def generate(args, template_sale, today):
                 'promised': '0', 'available': '100', 'forecast': '100',
                 'shortage': '0', 'shipping_date': 'o.t_submitted::date',
                 'checked_at': 'o.t_submitted',
+                'check': f"{base['sale_flow_stock_check']} + o.n",
+                'superseded_at': 'NULL',
                 'create_date': 'o.t_submitted', 'create_uid': 'o.u_sales',
                 }, where='o.t_submitted IS NOT NULL')
         cur.execute('CREATE TEMP TABLE g_decision AS '
@@ -574,8 +584,8 @@ def bare_board(pool):
         f"st AS (SELECT sale, {position['ordered']} AS pos, "
         'create_date AS at FROM o '
         f"UNION ALL SELECT l.sale, {position['stock_checked']}, "
-        'min(l.checked_at) FROM sale_flow_stock_line AS l '
-        'JOIN o ON o.sale = l.sale GROUP BY l.sale '
+        'min(k.checked_at) FROM sale_flow_stock_check AS k '
+        'JOIN o ON o.sale = k.sale GROUP BY k.sale '
         "UNION ALL SELECT d.sale, CASE d.decision WHEN 'submitted' "
         f"THEN {position['submitted']} ELSE {position['approved']} END, "
         'd.decided_at FROM sale_flow_review_decision AS d '
@@ -663,7 +673,7 @@ def bare_cycle(pool):
         'WHERE company = %(company)s), '
         f'ship AS ({SHIPMENTS}), '
         'k AS (SELECT sale, min(checked_at) AS checked '
-        'FROM sale_flow_stock_line GROUP BY sale), '
+        'FROM sale_flow_stock_check GROUP BY sale), '
         "d AS (SELECT sale, min(decided_at) FILTER (WHERE decision = "
         "'submitted') AS submitted, min(decided_at) FILTER (WHERE "
         "decision = 'approved') AS approved FROM sale_flow_review_decision "

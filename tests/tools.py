@@ -25,6 +25,7 @@ from functools import partial
 from dateutil.relativedelta import relativedelta
 from proteus import Model
 from proteus import config as pconfig
+from sql.aggregate import Min
 
 from trytond import backend
 from trytond import config as trytond_config
@@ -659,19 +660,23 @@ def set_stage_times(pool, times, approvers=None):
     sale_table = Sale.__table__()
     decision = pool.get('sale.flow.review.decision').__table__()
     stock_line = pool.get('sale.flow.stock.line').__table__()
+    stock_check = pool.get('sale.flow.stock.check').__table__()
     log = pool.get('ir.model.log').__table__()
     signature = pool.get('sale.flow.signature').__table__()
     complaint = pool.get('sale.complaint').__table__()
     approvers = approvers or {}
     for sale in Sale.browse(list(times)):
         stages = times[sale.id]
+        first_check = stock_check.select(
+            Min(stock_check.id), where=stock_check.sale == sale.id)
         shipments = [str(s) for s in sale.shipments]
         invoices = [str(i) for i in sale.invoices]
         updates = {
             'ordered': (sale_table, sale_table.create_date,
                 sale_table.id == sale.id),
-            'stock_checked': (stock_line, stock_line.checked_at,
-                stock_line.sale == sale.id),
+            # the first check, which the stage shows, and what it found
+            'stock_checked': (stock_check, stock_check.checked_at,
+                stock_check.id.in_(first_check)),
             'released': (log, log.create_date,
                 (log.resource == str(sale))
                 & (log.target == 'state:processing')),
@@ -696,6 +701,10 @@ def set_stage_times(pool, times, approvers=None):
         for stage, time_ in stages.items():
             table, column, where = updates[stage]
             cursor.execute(*table.update([column], [time_], where=where))
+            if stage == 'stock_checked':
+                cursor.execute(*stock_line.update(
+                        [stock_line.checked_at], [time_],
+                        where=stock_line.check.in_(first_check)))
         if sale.id in approvers:
             cursor.execute(*decision.update(
                     [decision.user], [approvers[sale.id]],
