@@ -97,7 +97,6 @@ class StockCheck(FlowAccessMixin, ModelSQL, ModelView):
         return result
 
 
-
 def _same(old, new):
     "Whether two checks of a line found the same figures"
     for a, b in zip(old, new):
