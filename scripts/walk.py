@@ -22,8 +22,9 @@ button the step needs that is not on the screen, and on every visible
 label, button, tab, column header or dialog text of three latin letters or
 more that is not Chinese (untranslated), unless it is a code, a unit or
 the name of a demo record (ALLOWED_WORDS, demo_names()).  The walk reads
-over JSON-RPC only to check the results afterwards and to know what the
-customer knows (the last digits of the customer's phone).
+over JSON-RPC only to check what a step saved (the contact, the
+shipment's state after Pick and Pack, the end of the flow) and to know
+what the customer knows (the last digits of the customer's phone).
 
 Run it against the demo (scripts/demo --background --port P): each run
 adds one order.  The browser is Debian's chromium driven by playwright.
