@@ -97,7 +97,7 @@ class Timeline(ModelSQL, ModelView):
                     continue
                 for record in pool.get(model).search(
                         [('id', 'in', list(model_ids))]):
-                    names[model, record.id] = record.rec_name
+                    names[model, record.id] = cls._record_name(record)
         result = {}
         for timeline in timelines:
             record = timeline.record
@@ -108,6 +108,25 @@ class Timeline(ModelSQL, ModelView):
             else:
                 result[timeline.id] = None
         return result
+
+    @classmethod
+    def _record_name(cls, record):
+        """The name of the record in the timeline: an order (also as the
+        order of a decision) by its number and its customer.  The records
+        come from one search: their orders and customers are read at once
+        for the list"""
+        if record.__name__ == 'sale.sale':
+            return cls._order_name(record)
+        if record.__name__ == 'sale.flow.review.decision':
+            return '%s %s' % (
+                record.decision_string, cls._order_name(record.sale))
+        return record.rec_name
+
+    @staticmethod
+    def _order_name(sale):
+        if sale.party:
+            return '%s – %s' % (sale.rec_name, sale.party.rec_name)
+        return sale.rec_name
 
     @classmethod
     def _parts(cls):

@@ -88,9 +88,15 @@ PAGE = '''<!DOCTYPE html>
 <style>
 body {{font-family: sans-serif; margin: 0.8em; max-width: 40em;}}
 table {{border-collapse: collapse; width: 100%;}}
-td, th {{border-bottom: 1px solid #ccc; padding: 0.3em; text-align: left;}}
+td, th {{border-bottom: 1px solid #ccc; padding: 0.3em 0.2em;
+    text-align: left;}}
+td {{overflow-wrap: anywhere;}}
 input, select {{font-size: 1em; max-width: 100%;}}
 input[type=number] {{width: 4.5em;}}
+/* the quantities fit a 390 px phone: headers on one line, narrow inputs */
+th {{font-size: 0.85em; white-space: nowrap;}}
+td input[type=number] {{width: 3.2em;}}
+td select {{width: 4.5em;}}
 canvas {{border: 1px solid #333; width: 100%; height: 160px;
     touch-action: none;}}
 .error {{color: #b00; font-weight: bold;}}

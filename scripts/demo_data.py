@@ -6,7 +6,9 @@
 The orders are spread over the flow and the channels: some typed in,
 some waiting for review, some released, picked, packed, shipped, and most
 signed for by the customer, a few with goods refused (the after-sales
-cases); service levels per stage are set.  The steps are then given a
+cases); the accountant posts the invoices of the delivered orders and the
+customers pay most of them (those orders are done); service levels per
+stage are set.  The steps are then given a
 history: the delivered orders over the last months, more each month (the
 statistics per period show a trend), the open ones over the last days, a
 few of them waiting longer than their stage's service level (late).  Some
@@ -82,6 +84,7 @@ def populate(config, count, months=MONTHS):
             tools.advance_orders(config=config, sale_ids=chunk,
                 stage='shipped')
             sign_delivered(config, chunk)
+            invoice_delivered(config, chunk)
         elif chunk and stage != 'draft':
             tools.advance_orders(config=config, sale_ids=chunk, stage=stage)
     review_examples(config)
@@ -181,6 +184,60 @@ def sign_delivered(config, sale_ids):
         tools.sign_shipments(pool, shipments, refusals=refusals)
         Sale.process(Sale.browse(sale_ids))
     tools.server_call(config, work)
+
+
+# one delivered order in UNPAID_EVERY waits for its payment
+UNPAID_EVERY = 3
+
+
+def invoice_delivered(config, sale_ids):
+    """The accountant posts the invoices of the delivered orders; the
+    customers pay them, all but one in UNPAID_EVERY, by bank transfer: the
+    paid orders are done"""
+    def work(pool):
+        Sale = pool.get('sale.sale')
+        Invoice = pool.get('account.invoice')
+        MoveLine = pool.get('account.move.line')
+        Date = pool.get('ir.date')
+        sales = Sale.browse(sale_ids)
+        invoices = [i for s in sales for i in s.invoices
+            if i.state in {'draft', 'validated'}]
+        # the demo's order lines are made without taxes: the accountant
+        # confirms Tryton's warning that the invoices lack the default ones
+        with Transaction().set_context(_skip_warnings=True):
+            Invoice.post(invoices)
+        method = payment_method(pool)
+        today = Date.today()
+        paid = [i for n, i in enumerate(Invoice.browse(invoices))
+            if n % UNPAID_EVERY != UNPAID_EVERY - 1]
+        for invoice in paid:
+            lines = invoice.pay_invoice(
+                invoice.amount_to_pay, method, today)
+            MoveLine.reconcile(list(invoice.lines_to_pay) + list(lines))
+        Invoice.process(paid)
+        Sale.process(Sale.browse(sale_ids))
+    tools.server_call(config, work)
+
+
+def payment_method(pool):
+    "The bank transfer of the company: the cash journal and account"
+    Method = pool.get('account.invoice.payment.method')
+    Journal = pool.get('account.journal')
+    Account = pool.get('account.account')
+    Company = pool.get('company.company')
+    methods = Method.search([], limit=1)
+    if methods:
+        return methods[0]
+    company, = Company.search([], limit=1)
+    journal, = Journal.search([('type', '=', 'cash')], limit=1)
+    cash, = Account.search([
+            ('company', '=', company.id), ('code', '=', '1.1.1')], limit=1)
+    method, = Method.create([{
+                'company': company.id, 'name': "Bank Transfer 银行转账",
+                'journal': journal.id,
+                'credit_account': cash.id, 'debit_account': cash.id,
+                }])
+    return method
 
 
 # How long an order may wait at a stage (hours) and who is told when it is

@@ -6,14 +6,15 @@ the operators do it, by clicking and typing only.
 
     scripts/walk.py --url http://127.0.0.1:8000/ --out var/walk
 
-The clerk enters the order and submits it, the reviewer approves it from
-the review queue, the warehouse operator assigns, scans, picks and packs
-its shipment, the shipping clerk records the tracking number, ships and
-makes the signing link, the customer signs on a 390 px phone page, and the
-manager opens the flow board, the statistics per period and the order's
-timeline.  Each step is done logged in as the role that owns it (the
-demo's role users, in Chinese) and leaves a screenshot NN-role-step.png in
---out.
+The clerk enters the order and submits it, the reviewer records the
+contact with the customer and approves it from the review queue, the
+warehouse operator assigns its shipment from the queue of shipments to
+assign, scans it and picks and packs it on the scan screen, the shipping
+clerk records the tracking number, ships and makes the signing link,
+the customer signs on a 390 px phone page, and the manager opens the
+flow board, the statistics per period and the order's timeline.  Each
+step is done logged in as the role that owns it (the demo's role users,
+in Chinese) and leaves a screenshot NN-role-step.png in --out.
 
 It fails (exit 1, with a screenshot FAIL-NN-role-step.png) on an error
 dialog of the client, a JavaScript error, a failed request, a field or
@@ -21,8 +22,9 @@ button the step needs that is not on the screen, and on every visible
 label, button, tab, column header or dialog text of three latin letters or
 more that is not Chinese (untranslated), unless it is a code, a unit or
 the name of a demo record (ALLOWED_WORDS, demo_names()).  The walk reads
-over JSON-RPC only to check the results afterwards and to know what the
-customer knows (the last digits of the customer's phone).
+over JSON-RPC only to check what a step saved (the contact, the
+shipment's state after Pick and Pack, the end of the flow) and to know
+what the customer knows (the last digits of the customer's phone).
 
 Run it against the demo (scripts/demo --background --port P): each run
 adds one order.  The browser is Debian's chromium driven by playwright.
@@ -30,6 +32,7 @@ adds one order.  The browser is Debian's chromium driven by playwright.
 
 import argparse
 import base64
+import datetime as dt
 import json
 import os
 import re
@@ -47,12 +50,11 @@ import sao  # scripts/sao.py, beside this script
 
 CHROMIUM_ARGS = sao.CHROMIUM_ARGS
 
-# The menus and tabs the walk clicks, as the zh_CN operators see them.
-# None: no such queue today; the walk takes the detour marked DETOUR.
+# The menus and tabs the walk clicks, as the zh_CN operators see them
 MENUS = {
     'orders': "销售流程 ‣ 订单",
     'review_queue': "销售流程 ‣ 审核队列",
-    'to_assign': None,          # DETOUR: the order's Shipments button
+    'to_assign': "销售流程 ‣ 待分配库存发货单",
     'scan': "销售流程 ‣ 扫描",
     'to_pick': "销售流程 ‣ 待拣货发货单",
     'to_pack': "销售流程 ‣ 待包装发货单",
@@ -69,8 +71,12 @@ TABS = {
     'shipment_signature': "签名",
     }
 TEXTS = {
-    'picked': "已拣货",             # the picking count of the scan screen
+    'picked': "已拣货",             # the counts of the scan screen
+    'packed': "已包装",
+    'pick': "拣货",                 # the scan screen's buttons
+    'pack': "包装",
     'lines': "订单明细",            # the title of the order's lines
+    'contacts': "客户联系记录",     # the title of the order's contacts
     'add': "添加",                  # the button of the line dialog
     'close': "关闭",                # wizard button
     'new': "新建",                  # toolbar title
@@ -84,6 +90,10 @@ CUSTOMER = "广州华东贸易有限公司"
 PRODUCT = "订书机"
 QUANTITY = 3
 SIGNER = "李明"
+# the reviewer's call to the customer: whom, how (电话: by phone)
+CONTACT = "王经理"
+CONTACT_METHOD = ('phone', "电话")
+CONTACT_ANSWER = "确认订单数量和送货地址"
 
 # Latin words allowed on a Chinese screen: codes, units, brand names
 ALLOWED_WORDS = {
@@ -165,6 +175,19 @@ COLLECT_JS = r"""
     }
     return texts;
 }
+"""
+
+# the page's width, the table headers on several lines (the
+# lines of a text are the distinct tops of its rectangles)
+FITS_JS = r"""
+() => [document.documentElement.scrollWidth,
+    Array.from(document.querySelectorAll('th')).filter(t => {
+        const range = document.createRange();
+        range.selectNodeContents(t);
+        const tops = new Set(Array.from(range.getClientRects())
+            .map(r => Math.round(r.top)));
+        return tops.size > 1;
+    }).map(t => t.innerText)]
 """
 
 PANE = '#tabcontent > .tab-pane.active'
@@ -477,23 +500,9 @@ class Walk:
         self.open_row(number)
         self.wait_value('number', number)
 
-    def shipments_of_order(self, number):
-        """DETOUR: no queue of the stage yet; the shipment is found from
-        its order (Orders ‣ the order ‣ its Shipments button)"""
-        self.order_form(number)
-        self.click_button('sale.act_shipment_form')
-        self.need(self.page.locator('#tablist li.active',
-                has_text=f'({number})'), "the order's shipments")
-        self.need(self.pane().locator('.treeview tbody tr').first,
-            "the order's shipment in the list")
-        self.idle()
-
     def open_shipment(self, queue, shipment):
-        "Open the shipment from its queue, or from its order (DETOUR)"
-        if MENUS.get(queue):
-            self.open_list(queue)
-        else:
-            self.shipments_of_order(self.order)
+        "Open the shipment from its queue"
+        self.open_list(queue)
         self.open_row(shipment)
         self.wait_value('number', shipment)
         self.idle()
@@ -578,6 +587,32 @@ class Walk:
         self.idle()
         self.done()
 
+        self.begin('contact')
+        # the call to the customer, recorded in the contact dialog: the
+        # method chosen, then the answer typed and Add clicked at once
+        # (sao/custom.js keeps the method shown; without it the dialog
+        # saved the first option of the list, 当面 in person)
+        contacts = self.pane().locator(
+            '.form-one2many', has_text=TEXTS['contacts'])
+        self.need(contacts.first, "the order's customer contacts")
+        contacts.first.locator(
+            f'button[title="{TEXTS["new"]}"]').first.click()
+        dialog = self.dialog()
+        self.type_into(self.field('contact_name', dialog), CONTACT)
+        self.field('method', dialog).select_option(label=CONTACT_METHOD[1])
+        self.type_into(self.field('answer', dialog), CONTACT_ANSWER)
+        self.check_errors()
+        self.check_texts()
+        dialog.locator('.modal-footer button', has_text=re.compile(
+                '^%s$' % TEXTS['add'])).click()
+        self.page.locator(DIALOG).wait_for(state='detached')
+        self.toolbar('save').click()
+        # the order stays modified in sao after the save (its review
+        # fields are read again): the contact is waited for in the server
+        self.check_contact()
+        self.idle()
+        self.done()
+
         self.begin('approved')
         self.click_button('review_approve')
         # Confirm on Approval: the order is confirmed and processed
@@ -588,18 +623,21 @@ class Walk:
 
     def warehouse(self):
         self.login('warehouse')
-        # DETOUR: the released order's shipment waits unassigned and no
-        # queue lists it: the operator finds it from the order and clicks
-        # Assign on it (Tryton's Inventory ‣ Customer Shipments ‣ Waiting
-        # does not tell which shipment is the order's)
-        self.begin('shipment')
-        self.shipments_of_order(self.order)
-        rows = self.pane().locator('.treeview tbody tr:not(.more-row)')
-        if rows.count() != 1:
-            raise WalkFailed(f"the order has {rows.count()} shipments")
-        self.shipment = rows.first.locator(
+        # the released order's shipment waits in the queue of shipments
+        # to assign: its row shows the order
+        self.begin('to-assign')
+        self.open_list('to_assign', rows="the shipments to assign")
+        row = self.pane().locator('.treeview tbody tr:not(.more-row)',
+            has=self.page.locator('td').get_by_text(self.order, exact=True))
+        self.need(row.first, f"the shipment of {self.order} in the queue")
+        if row.count() != 1:
+            raise WalkFailed(f"the order has {row.count()} shipments")
+        self.shipment = row.first.locator(
             f'td[data-title^="{TEXTS["number"]}"]').inner_text().strip()
         print(f"   shipment {self.shipment}", flush=True)
+        self.done()
+
+        self.begin('shipment')
         self.open_row(self.shipment)
         self.wait_value('number', self.shipment)
         self.wait_value('state', '"waiting"')
@@ -619,26 +657,71 @@ class Walk:
         self.wait_value('step', '"pick"', scope=DIALOG)
         self.done()
 
+        picked = f'{TEXTS["picked"]} {QUANTITY} / {QUANTITY}'
         self.begin('scan-products')
         for count in range(1, QUANTITY + 1):
             self.scan(self.product_code,
                 f'{TEXTS["picked"]} {count} / {QUANTITY}')
         self.done()
+
+        # the scan screen's own Pick: the shipment is picked and the
+        # screen counts the packing scans, the picked count in sight
+        self.begin('picked')
+        self.wizard_button(TEXTS['pick'])
+        self.wait_value('step', '"pack"', scope=DIALOG)
+        self.wait_progress(f'{picked} · {TEXTS["packed"]} 0 / {QUANTITY}')
+        self.check_state('picked')
+        self.done()
+
+        self.begin('scan-packing')
+        for count in range(1, QUANTITY + 1):
+            self.scan(self.product_code,
+                f'{picked} · {TEXTS["packed"]} {count} / {QUANTITY}')
+        self.done()
+
+        # the scan screen's own Pack: packed, the screen asks for the next
+        # shipment and says this one is packed
+        self.begin('packed')
+        self.wizard_button(TEXTS['pack'])
+        self.wait_js(
+            "(n) => { const e = document.querySelector("
+            "'.modal.in input[name=message]'); return e"
+            " && e.value.includes(n) && !document.querySelector("
+            "'.modal.in input[name=progress]'); }",
+            "the scan screen's message that the shipment is packed",
+            arg=self.shipment)
+        self.check_state('packed')
+        self.done()
         self.dialog().locator('.modal-footer button',
             has_text=TEXTS['close']).click()
         self.page.locator(DIALOG).wait_for(state='detached')
 
-        self.begin('picked')
-        self.open_shipment('to_pick', self.shipment)
-        self.click_button('pick')
-        self.wait_value('state', '"picked"')
-        self.done()
+    def wizard_button(self, text):
+        "Click the button of the open wizard's dialog labelled text"
+        button = self.dialog().locator('.modal-footer button:visible',
+            has_text=re.compile(r'^\s*%s\s*$' % re.escape(text))).first
+        self.need(button, f"the button {text!r} of the dialog")
+        button.click()
 
-        self.begin('packed')
-        self.open_shipment('to_pack', self.shipment)
-        self.click_button('pack')
-        self.wait_value('state', '"packed"')
-        self.done()
+    def wait_progress(self, progress):
+        "Wait for the scan screen's progress to read progress"
+        try:
+            self.page.wait_for_function(
+                "(p) => { const g = document.querySelector("
+                "'.modal.in input[name=progress]'); return g"
+                " && g.value == p; }", arg=progress, timeout=self.timeout)
+        except PlaywrightError:
+            self.check_errors()
+            raise WalkFailed(f"progress {progress!r} not shown: "
+                f"{self.value('progress', self.dialog())!r}")
+
+    def check_state(self, state):
+        "The shipment is in the state (read over JSON-RPC)"
+        shipments = self.rpc('model.stock.shipment.out.search_read',
+            [('number', '=', self.shipment)], 0, 1, None, ['state'], {})
+        if [s['state'] for s in shipments] != [state]:
+            raise WalkFailed(
+                f"the shipment {self.shipment} is not {state}: {shipments}")
 
     def scan(self, code, progress):
         "Scan a code (typed + Enter), wait for the screen to count it"
@@ -708,6 +791,7 @@ class Walk:
         page.goto(self.sign_url)
         canvas = self.need(page.locator('canvas#pad'), "the signature pad")
         self.need(page.locator('input[name=signer]'), "the signer's name")
+        self.check_fits()
         self.done(page_text=True)
 
         self.begin('signature')
@@ -729,6 +813,19 @@ class Walk:
         self.need(page.locator('input[name=rating]').first,
             "the thanks and the rating after signing")
         self.done(page_text=True)
+
+    def check_fits(self):
+        """The phone page fits its screen: no side scrolling, each header
+        of the quantities table on one line"""
+        width, wrapped = self.page.evaluate(FITS_JS)
+        # the screen's width (a phone's browser widens its window to the
+        # page's)
+        viewport = self.page.viewport_size['width']
+        if width > viewport:
+            raise WalkFailed(f"the phone page is {width} px wide on a "
+                f"{viewport} px screen")
+        if wrapped:
+            raise WalkFailed(f"headers on more than one line: {wrapped}")
 
     def manager(self):
         self.login('manager')
@@ -796,6 +893,32 @@ class Walk:
             0, None, None, ['value'], {})
         digits = re.sub(r'\D', '', mechanisms[0]['value'])
         return digits[-4:]
+
+    def check_contact(self):
+        """The contact saved is the one typed: by phone, at the time the
+        dialog was opened"""
+        deadline = time.monotonic() + self.timeout / 1000
+        while True:
+            contacts = self.rpc(
+                'model.sale.flow.review.contact.search_read',
+                [('sale.number', '=', self.order)], 0, None, None,
+                ['contact_name', 'method', 'answer', 'contacted_at'], {})
+            if contacts or time.monotonic() > deadline:
+                break
+            self.page.wait_for_timeout(200)
+        print(f"   contacts {contacts}", flush=True)
+        if [(c['contact_name'], c['method'], c['answer'])
+                for c in contacts] != [
+                    (CONTACT, CONTACT_METHOD[0], CONTACT_ANSWER)]:
+            raise WalkFailed(f"the contact saved is not the one typed "
+                f"(method {CONTACT_METHOD[0]}): {contacts}")
+        at = contacts[0]['contacted_at']
+        at = dt.datetime(*(at[k] for k in [
+                    'year', 'month', 'day', 'hour', 'minute', 'second']))
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        if abs(now - at) > dt.timedelta(minutes=5):
+            raise WalkFailed(f"the contact's default time {at} is not the "
+                f"time the dialog was opened (now {now} UTC)")
 
     def check_result(self):
         "Read back what the walk did: the order signed and the shipment done"

@@ -43,6 +43,7 @@ from .tools import (
 
 MODULE = 'sale_flow'
 SCAN = {'warehouse', 'manager', 'admin'}
+SCAN_WIZARD = 'sale.flow.scan.wizard'
 SIGN = {'shipping', 'manager', 'admin'}
 # The RPC methods the module adds (not buttons): who may call them.  A
 # role set, or 'create'/'write' for Tryton's access right to the model.
@@ -474,6 +475,72 @@ class AccessMatrixTestCase(unittest.TestCase):
                 got = self.outcome(login, wiz_name, 'create',
                     type='wizard', context=context)
                 self.check((wiz_name, login), expected, got)
+        self.assertMatrix()
+
+    def test_scan_wizard(self):
+        """The scan wizard's Pick and Pack, called over RPC as each role:
+        refused to the roles that may not scan, the shipment unchanged;
+        done by the warehouse operator"""
+        config = self.config
+        to_pick, to_pack = create_orders(
+            config=config, count=2, lines=(1, 1), quantity=(2, 2), seed=5)
+        advance_orders(config=config, sale_ids=[to_pick], stage='assigned')
+        advance_orders(config=config, sale_ids=[to_pack], stage='picked')
+
+        def shipments(pool):
+            Sale = pool.get('sale.sale')
+            result = []
+            for sale_id in [to_pick, to_pack]:
+                shipment, = Sale(sale_id).shipments
+                # the picking scans are complete (strict scanning)
+                scan_shipments(pool, [shipment])
+                result.append(shipment.id)
+            return result
+        pick_id, pack_id = server_call(config, shipments)
+        model = 'stock.shipment.out'
+        steps = [
+            (pick_id, 'pick', 'assigned', 'picked'),
+            (pack_id, 'pack', 'picked', 'packed'),
+            ]
+        refused_logins = [l for l in self.users if l not in SCAN]
+        self.assertEqual(sorted(refused_logins), sorted(
+                ['clerk', 'reviewer', 'shipping', 'outsider']))
+        for shipment_id, transition, before, after in steps:
+            self.assertEqual(self.read(model, shipment_id)['state'], before)
+            contexts = {
+                'form': {'active_model': model, 'active_id': shipment_id,
+                    'active_ids': [shipment_id]},
+                'menu': {},
+                }
+            data = {'scan': {'shipment': shipment_id}}
+            for where, context in contexts.items():
+                # a session of the wizard, as a warehouse operator opens it
+                session_id, _, _ = self.call('warehouse', SCAN_WIZARD,
+                    'create', type='wizard', context=context, commit=True)
+                for login in self.users:
+                    self.check((transition, where, 'create', login),
+                        'allowed' if login in SCAN else 'refused',
+                        self.outcome(login, SCAN_WIZARD, 'create',
+                            type='wizard', context=context,
+                            commit=login not in SCAN))
+                for login in refused_logins:
+                    values = self.read(model, shipment_id)
+                    got = self.outcome(login, SCAN_WIZARD, 'execute',
+                        session_id, data, transition, type='wizard',
+                        context=context, commit=True)
+                    self.check((transition, where, 'execute', login),
+                        'refused', got)
+                    self.assertEqual(self.read(model, shipment_id), values,
+                        (transition, where, login))
+            self.assertEqual(self.read(model, shipment_id)['state'], before)
+            # the warehouse operator picks or packs from the scan screen
+            session_id, _, _ = self.call('warehouse', SCAN_WIZARD, 'create',
+                type='wizard', context=contexts['form'], commit=True)
+            result = self.call('warehouse', SCAN_WIZARD, 'execute',
+                session_id, data, transition, type='wizard',
+                context=contexts['form'], commit=True)
+            self.assertIn(result['view']['state'], {'scan', 'find'})
+            self.assertEqual(self.read(model, shipment_id)['state'], after)
         self.assertMatrix()
 
     def test_rpc_methods(self):

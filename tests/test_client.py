@@ -173,14 +173,19 @@ class ClientTestCase(unittest.TestCase):
             signature, = shipment.signatures
             approval, = [d for d in sale.review_decisions
                 if d.decision == 'approved']
+            # an order is named by its number and its customer
+            order = '%s – %s' % (sale.number, sale.party.name)
             names = {
-                'ordered': sale.rec_name,
-                'approved': "Approved %s" % sale.rec_name,
+                'ordered': order,
+                'released': order,
+                'approved': "Approved %s" % order,
                 'packed': shipment.rec_name,
                 'signed': '%s (%s)' % (signature.signer, shipment.rec_name),
                 }
-            return names, pool.get('ir.model').get_name(approval.__name__)
-        names, decision_model = server_call(self.config, expected)
+            return names, pool.get('ir.model').get_name(
+                approval.__name__), sale.party.name
+        names, decision_model, customer = server_call(
+            self.config, expected)
         clock = Clock(dt.datetime.now())
         for login in ['manager', 'reviewer', 'warehouse', 'shipping']:
             with self.subTest(login=login):
@@ -199,8 +204,10 @@ class ClientTestCase(unittest.TestCase):
                 else:
                     # a decision they may not read is named by its model
                     self.assertEqual(got['approved'], decision_model)
-                    self.assertEqual(got['packed'], names['packed'])
-                    self.assertEqual(got['signed'], names['signed'])
+                    for stage in ['ordered', 'released', 'packed', 'signed']:
+                        self.assertEqual(got[stage], names[stage])
                 for name in got.values():
-                    self.assertNotIn(',', name)
+                    # no reference (model,id); the customer's name may
+                    # have a comma of its own
+                    self.assertNotIn(',', name.replace(customer, ''))
                     self.assertFalse(name.startswith('('), name)
