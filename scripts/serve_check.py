@@ -3,9 +3,10 @@
 # this repository contains the full copyright notices and license terms.
 """Check scripts/serve end to end on a PostgreSQL of its own: start it with
 two gunicorn workers and the demo data, log in over JSON-RPC, read, see a
-change made through one worker at once on the others, ship a shipment and
-see its customer e-mail sent by trytond-worker (not by the request), check
-`status`, stop everything and check that nothing is left running.
+change of a user's groups made through one worker at once on the others,
+ship a shipment and see its customer e-mail sent by trytond-worker (not by
+the request), check `status`, stop everything and check that nothing is
+left running.
 
     .venv/bin/python scripts/serve_check.py
 
@@ -122,19 +123,44 @@ def checks(url, serve_dir, mail_dir):
             f"status: {name} runs")
 
     # A change through one worker is seen by the next request on the
-    # others: the preferences are cached in each process
-    def languages(count):
-        return {admin.call('model.res.user.get_preferences', True, {})[
-                'language'] for _ in range(count)}
-    check(languages(20) == {'en'}, "the preferences are read (cached)")
-    admin.call('model.res.user.set_preferences', {'language': 'zh_CN'}, {})
-    check(languages(20) == {'zh_CN'},
-        "20 requests after a change all see it, whichever worker answers")
-    admin.call('model.res.user.set_preferences', {'language': 'en'}, {})
-    check(languages(20) == {'en'}, "and the change back too")
+    # others: each process caches the groups of the users and the access
+    # they give (with the default clean_timeout, for up to five minutes)
+    company = admin.call('model.res.user.get_preferences', False, {})[
+        'company']
+    group, = admin.call('model.ir.model.data.search_read', [
+            ('module', '=', 'sale'), ('fs_id', '=', 'group_sale')],
+        0, None, None, ['db_id'], {})
+    password = 'serve-check-' + base64.b32encode(os.urandom(10)).decode()
+    user, = admin.call('model.res.user.create', [{
+                'login': 'serve_check', 'name': 'Serve check',
+                'password': password, 'companies': [('add', [company])],
+                'company': company}], {})
+    probe = Client(url, 'serve_check', password)
+
+    def reads(count=20):
+        "How many of count requests may read the orders"
+        allowed = 0
+        for _ in range(count):
+            try:
+                probe.call('model.sale.sale.search_count', [], {})
+                allowed += 1
+            except CheckFailed:
+                pass
+        return allowed
+    check(reads() == 0, "a user without the Sales group reads no order "
+        "(20 requests)")
+    admin.call('model.res.user.write', [user],
+        {'groups': [('add', [group['db_id']])]}, {})
+    allowed = reads()
+    check(allowed == 20, "given the group, it reads them at once, "
+        f"whichever worker answers ({allowed} of 20)")
+    admin.call('model.res.user.write', [user],
+        {'groups': [('remove', [group['db_id']])]}, {})
+    allowed = reads()
+    check(allowed == 0, "the group taken away, at once it reads no more "
+        f"({allowed} of 20)")
     with open(os.path.join(serve_dir, 'access.log')) as file:
-        workers = {line.split()[1] for line in file if 'get_pref' in line
-            or '/rpc/' in line}
+        workers = {line.split()[1] for line in file if '/rpc/' in line}
     check(len(workers) == 2, f"both workers answered ({len(workers)})")
 
     # The customer's e-mail is a task of Tryton's queue, sent by
