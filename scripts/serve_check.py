@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -65,8 +66,11 @@ class Client:
         request = urllib.request.Request(self.url, data=json.dumps({
                     'id': 1, 'method': method, 'params': list(params),
                     }).encode(), headers=headers)
-        with urllib.request.urlopen(request, timeout=120) as answer:
-            result = json.loads(answer.read())
+        try:
+            with urllib.request.urlopen(request, timeout=120) as answer:
+                result = json.loads(answer.read())
+        except urllib.error.HTTPError as error:
+            raise CheckFailed(f"RPC {method}: HTTP {error.code}")
         if result.get('error'):
             raise CheckFailed(f"RPC {method}: {result['error']}")
         return result['result']
@@ -127,9 +131,8 @@ def checks(url, serve_dir, mail_dir):
     # they give (with the default clean_timeout, for up to five minutes)
     company = admin.call('model.res.user.get_preferences', False, {})[
         'company']
-    group, = admin.call('model.ir.model.data.search_read', [
-            ('module', '=', 'sale'), ('fs_id', '=', 'group_sale')],
-        0, None, None, ['db_id'], {})
+    group, = admin.call('model.res.group.search', [
+            ('name', '=', 'Sales')], 0, None, None, {})
     password = 'serve-check-' + base64.b32encode(os.urandom(10)).decode()
     user, = admin.call('model.res.user.create', [{
                 'login': 'serve_check', 'name': 'Serve check',
@@ -150,12 +153,12 @@ def checks(url, serve_dir, mail_dir):
     check(reads() == 0, "a user without the Sales group reads no order "
         "(20 requests)")
     admin.call('model.res.user.write', [user],
-        {'groups': [('add', [group['db_id']])]}, {})
+        {'groups': [('add', [group])]}, {})
     allowed = reads()
     check(allowed == 20, "given the group, it reads them at once, "
         f"whichever worker answers ({allowed} of 20)")
     admin.call('model.res.user.write', [user],
-        {'groups': [('remove', [group['db_id']])]}, {})
+        {'groups': [('remove', [group])]}, {})
     allowed = reads()
     check(allowed == 0, "the group taken away, at once it reads no more "
         f"({allowed} of 20)")
