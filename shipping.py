@@ -17,6 +17,8 @@ import datetime as dt
 import secrets
 from collections import defaultdict
 
+from sql import Null
+
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.model.exceptions import AccessError
@@ -228,10 +230,6 @@ class ShipmentOut(TrackingMixin, metaclass=PoolMeta):
         states={
             'invisible': Eval('delivery_method') != 'pickup',
             }))
-    shipped_at = to_the_second(
-        fields.Timestamp("Shipped at", readonly=True))
-    shipped_user = fields.Many2One(
-        'res.user', "Shipped by User", readonly=True)
     delivery_status = fields.Function(fields.Selection(
             DELIVERY_STATUS, "Delivery Status"), 'get_delivery_status')
     delivery_status_string = delivery_status.translated('delivery_status')
@@ -256,10 +254,35 @@ class ShipmentOut(TrackingMixin, metaclass=PoolMeta):
                 })
 
     @classmethod
+    def __register__(cls, module):
+        pool = Pool()
+        User = pool.get('res.user')
+        table_h = cls.__table_handler__(module)
+        table = cls.__table__()
+        user = User.__table__()
+        cursor = Transaction().connection.cursor()
+        migrate = table_h.column_exist('shipped_user')
+
+        super().__register__(module)
+
+        # Migration from 8.0.0: the module kept its own shipping user and
+        # time; the user's employee goes to stock's shipped_by (the time is
+        # in the shipment's log)
+        if migrate:
+            cursor.execute(*table.update(
+                    [table.shipped_by],
+                    [user.select(user.employee,
+                            where=user.id == table.shipped_user)],
+                    where=(table.shipped_by == Null)
+                    & (table.shipped_user != Null)))
+            table_h.drop_column('shipped_user')
+            table_h.drop_column('shipped_at')
+
+    @classmethod
     def copy(cls, shipments, default=None):
         default = default.copy() if default is not None else {}
         for name in ['collected_by', 'handed_over_by', 'collected_at',
-                'shipped_at', 'shipped_user', 'trackings']:
+                'trackings']:
             default.setdefault(name, None)
         return super().copy(shipments, default=default)
 
@@ -372,11 +395,6 @@ class ShipmentOut(TrackingMixin, metaclass=PoolMeta):
     def ship(cls, shipments):
         cls.check_shipping(shipments)
         super().ship(shipments)
-        with without_check_access():
-            cls.write(shipments, {
-                    'shipped_at': dt.datetime.now(),
-                    'shipped_user': Transaction().user,
-                    })
 
     @classmethod
     @ModelView.button

@@ -403,9 +403,6 @@ def generate(args, template_sale, today):
                 'planned_date': 'o.t_released::date + 1',
                 'origin_planned_date': 'o.t_released::date + 1',
                 'effective_date': 'o.t_shipped::date',
-                'shipped_at': 'o.t_shipped',
-                'shipped_user': 'CASE WHEN o.t_shipped IS NOT NULL '
-                'THEN o.u_ship END',
                 'picked_by': 'NULL', 'packed_by': 'NULL',
                 'shipped_by': 'NULL', 'done_by': 'NULL',
                 'shipping_reference': 'CASE WHEN o.t_shipped IS NOT NULL '

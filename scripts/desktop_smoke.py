@@ -57,7 +57,7 @@ SHIPMENT_TABS = [
 SHIPMENT_FIELDS = [
     'scan_progress', 'delivery_method', 'delivery_status',
     'tracking_numbers', 'tracking_url', 'tracking_links', 'collected_by',
-    'handed_over_by', 'shipped_user', 'shipped_at', 'trackings',
+    'handed_over_by', 'shipped_by', 'trackings',
     'signatures', 'sign_token_expire', 'signature_required', 'scans']
 SHIPMENT_BUTTONS = ['hand_over', 'sign_link', 'sign', 'scan']
 SHIPMENT_ROWS = ['signatures', 'scans']

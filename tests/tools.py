@@ -324,17 +324,26 @@ def tracking_number(carrier, serial):
 
 
 def create_users(config=None, password=DEMO_PASSWORD, language=None):
-    "One user per role of the flow, with the documented password"
+    """One user per role of the flow, with the documented password; each is
+    an employee of the company, so that Tryton records who picked, packed
+    and shipped"""
     config = config or pconfig.get_config()
 
     def work(pool):
         User = pool.get('res.user')
         Lang = pool.get('ir.lang')
         Company = pool.get('company.company')
+        Employee = pool.get('company.employee')
+        Party = pool.get('party.party')
         company, = Company.search([], limit=1)
         lang = None
         if language:
             lang, = Lang.search([('code', '=', language)])
+        parties = Party.create([{'name': name} for _, name, _ in ROLE_USERS])
+        employees = Employee.create([{
+                    'party': party.id,
+                    'company': company.id,
+                    } for party in parties])
         users = User.create([{
                     'login': login,
                     'name': name,
@@ -342,8 +351,11 @@ def create_users(config=None, password=DEMO_PASSWORD, language=None):
                     'language': lang.id if lang else None,
                     'companies': [('add', [company.id])],
                     'company': company.id,
+                    'employees': [('add', [employee.id])],
+                    'employee': employee.id,
                     'groups': [('add', [_ref(pool, g) for g in groups])],
-                    } for login, name, groups in ROLE_USERS])
+                    } for (login, name, groups), employee
+                in zip(ROLE_USERS, employees)])
         return [u.id for u in users]
     return server_call(config, work)
 
