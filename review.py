@@ -676,6 +676,9 @@ class Sale(metaclass=PoolMeta):
         Decision = pool.get('sale.flow.review.decision')
         Config = pool.get('sale.configuration')
         config = Config(1)
+        # checked, then submitted: the checks (the stock check among them)
+        # come before the decisions, in the timeline too
+        cls.review_run_checks(sales)
         now = dt.datetime.now()
         user = Transaction().user
         required = cls._review_required(sales, config)
@@ -702,7 +705,6 @@ class Sale(metaclass=PoolMeta):
             cls.write(*to_write)
         with without_check_access():
             Decision.save(decisions)
-        cls.review_run_checks(sales)
 
     @property
     def review_company_amount(self):

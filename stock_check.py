@@ -465,15 +465,6 @@ class Sale(metaclass=PoolMeta):
         cls.stock_check_run(sales)
 
     @classmethod
-    def review_submit(cls, sales):
-        # the check the submission runs is dated when the order was
-        # submitted, not after it: the timeline shows it checked, then
-        # submitted
-        with Transaction().set_context(
-                _sale_flow_stock_checked_at=dt.datetime.now()):
-            super().review_submit(sales)
-
-    @classmethod
     @ModelView.button
     @Workflow.transition('confirmed')
     def confirm(cls, sales):
@@ -593,8 +584,7 @@ class Sale(metaclass=PoolMeta):
         Uom = pool.get('product.uom')
         Date = pool.get('ir.date')
         today = Date.today()
-        now = (Transaction().context.get('_sale_flow_stock_checked_at')
-            or dt.datetime.now())
+        now = dt.datetime.now()
 
         sales = cls.browse(sales)
         lines = [l for s in sales for l in s.lines

@@ -140,11 +140,10 @@ class AccessMatrixTestCase(unittest.TestCase):
             sign_shipments(pool, [signed_shipment])
             Photo = pool.get('sale.flow.signature.photo')
             signature, = signed_shipment.signatures
-            with Transaction().set_context(_sale_flow_signing=True):
-                Photo.create([{
-                            'signature': signature.id,
-                            'image': base64.b64decode(signature_image()),
-                            }])
+            Photo.create([{
+                        'signature': signature.id,
+                        'image': base64.b64decode(signature_image()),
+                        }])
             pool.get('sale.flow.satisfaction').rate(signed_shipment, '5')
             Rule = pool.get('sale.flow.review.rule')
             Category = pool.get('party.category')
