@@ -285,6 +285,41 @@ class SaleFlowTestCase(CompanyTestMixin, ModuleTestCase):
                             self.assertIn(value, result['fields'])
 
     @with_transaction()
+    def test_list_widgets_known_to_sao(self):
+        "Every column of the module's lists has a widget sao 8.0 can draw"
+        # sao 8.0's Sao.View.TreeXMLViewParser.WIDGETS (tryton-sao 8.0.x,
+        # tree.js): a column with another widget (a timestamp, a datetime)
+        # stops the whole list with "ColumnFactory is not a constructor"
+        sao_widgets = {
+            'binary', 'boolean', 'callto', 'char', 'date', 'dict', 'email',
+            'float', 'image', 'integer', 'many2many', 'many2one', 'numeric',
+            'one2many', 'one2one', 'progressbar', 'reference', 'selection',
+            'multiselection', 'sip', 'text', 'time', 'timedelta', 'url',
+            }
+        pool = Pool()
+        View = pool.get('ir.ui.view')
+        views = View.search([
+                ('module', '=', self.module),
+                ('type', 'in', ['tree', None]),
+                ])
+        bases = {v.inherit or v for v in views}
+        bases = [v for v in bases if v.type == 'tree']
+        self.assertTrue(bases)
+        for view in bases:
+            with self.subTest(view=view.name, model=view.model):
+                result = pool.get(view.model).fields_view_get(
+                    view_id=view.id, view_type='tree')
+                arch = etree.fromstring(result['arch'])
+                for field in arch.iter('field'):
+                    # without a widget, the client takes the field's type
+                    name = field.get('name')
+                    widget = (field.get('widget')
+                        or result['fields'][name]['type'])
+                    self.assertIn(widget, sao_widgets,
+                        msg='column "%s" of list "%s" (%s)' % (
+                            name, view.name, view.model))
+
+    @with_transaction()
     def test_override_order_documented(self):
         "The order of the flow's overrides is the one doc/design.rst gives"
         pool = Pool()
