@@ -13,7 +13,7 @@ import datetime as dt
 from collections import defaultdict
 from zoneinfo import ZoneInfo
 
-from sql import As, Cast, Literal, Null, Union, Window
+from sql import As, Literal, Null, Union, Window
 from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case
 from sql.functions import Rank
@@ -26,7 +26,6 @@ from trytond.pyson import Eval, If
 from trytond.transaction import Transaction, check_access
 
 from .access import FlowAccessMixin, to_the_second
-from .common import SCAN_REFUSED, date_number, day_of, period_start
 
 STAGES = [
     ('ordered', "Ordered"),
@@ -764,97 +763,3 @@ class Sale(metaclass=PoolMeta):
         if (operator == '=') == bool(value):
             return [('id', 'in', query)]
         return [('id', 'not in', query)]
-
-
-class Issues(ModelSQL, ModelView):
-    "What went wrong in the flow, per period: the errors the flow caught"
-    __name__ = 'sale.flow.evaluation.issues'
-
-    date = fields.Date("Date", help="The first day of the period.")
-    company = fields.Many2One('company.company', "Company")
-    duplicates = fields.Integer("Duplicates Caught",
-        help="Duplicate orders found by the review.")
-    rejected = fields.Integer("Orders Rejected")
-    shortages = fields.Integer("Shortage Decisions",
-        help="Decisions taken with the customer on short order lines.")
-    wrong_scans = fields.Integer("Wrong Scans Refused",
-        help="Scans refused: unknown code, not on the shipment, too many, "
-        "shipment not ready.")
-    refusals = fields.Integer("Refusals at Signature",
-        help="Signatures with goods refused at the door.")
-    complaints = fields.Integer("After-Sales Cases")
-
-    KINDS = ['duplicates', 'rejected', 'shortages', 'wrong_scans',
-        'refusals', 'complaints']
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls._order = [('date', 'ASC'), ('id', 'ASC')]
-
-    @classmethod
-    def _events(cls):
-        """The queries of the errors: each gives the columns kind, company
-        and at (when it happened)"""
-        pool = Pool()
-        Sale = pool.get('sale.sale')
-        Finding = pool.get('sale.flow.review.finding')
-        Decision = pool.get('sale.flow.review.decision')
-        StockDecision = pool.get('sale.flow.stock.decision')
-        Scan = pool.get('sale.flow.scan')
-        Shipment = pool.get('stock.shipment.out')
-        Signature = pool.get('sale.flow.signature')
-        Complaint = pool.get('sale.complaint')
-
-        def by_sale(table, kind, at, where):
-            sale = Sale.__table__()
-            return table.join(sale, condition=table.sale == sale.id).select(
-                Literal(kind).as_('kind'), sale.company.as_('company'),
-                at(table).as_('at'), where=where(table))
-        yield by_sale(Finding.__table__(), 'duplicates',
-            lambda t: t.found_at, lambda t: t.check == 'duplicate')
-        yield by_sale(Decision.__table__(), 'rejected',
-            lambda t: t.decided_at, lambda t: t.decision == 'rejected')
-        yield by_sale(StockDecision.__table__(), 'shortages',
-            lambda t: t.create_date, lambda t: Literal(True))
-
-        def by_shipment(table, kind, at, where):
-            shipment = Shipment.__table__()
-            return table.join(shipment,
-                condition=table.shipment == shipment.id).select(
-                Literal(kind).as_('kind'), shipment.company.as_('company'),
-                at(table).as_('at'), where=where(table))
-        yield by_shipment(Scan.__table__(), 'wrong_scans',
-            lambda t: t.create_date,
-            lambda t: t.result.in_(sorted(SCAN_REFUSED)))
-        yield by_shipment(Signature.__table__(), 'refusals',
-            lambda t: t.signed_at, lambda t: t.return_shipment != Null)
-        complaint = Complaint.__table__()
-        yield complaint.select(
-            Literal('complaints').as_('kind'),
-            complaint.company.as_('company'),
-            complaint.create_date.as_('at'))
-
-    @classmethod
-    def table_query(cls):
-        context = Transaction().context
-        events = Union(*cls._events(), all_=True)
-        day = day_of(events.at)
-        where = events.company == context.get('company')
-        if context.get('from_date'):
-            where &= day >= context['from_date']
-        if context.get('to_date'):
-            where &= day <= context['to_date']
-        days = events.select(
-            cls.date.sql_cast(period_start(day)).as_('date'),
-            events.kind, where=where)
-        date = days.date
-        # the period's first day as a number (yyyymmdd): one row per period
-        number = date_number(date)
-        return days.select(
-            cls.id.sql_cast(Min(number)).as_('id'),
-            date,
-            Cast(Literal(context.get('company')), 'INTEGER').as_('company'),
-            *(Sum(Case((days.kind == k, 1), else_=0)).as_(k)
-                for k in cls.KINDS),
-            group_by=[date])
