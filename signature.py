@@ -646,8 +646,53 @@ class SignatureSign(metaclass=PoolMeta):
         signature."""
         pool = Pool()
         Shipment = pool.get('stock.shipment.out')
-        Line = pool.get('sale.flow.signature.line')
         Photo = pool.get('sale.flow.signature.photo')
+        shipment, pickup = cls._sign_shipment(shipment)
+        if not isinstance(values, dict):
+            raise SignatureError(gettext(
+                    'sale_flow.msg_signature_values', value=repr(values)[:50]))
+        signer = _text(values, 'signer', cls)
+        if not signer:
+            raise SignatureError(gettext('sale_flow.msg_signature_signer'))
+        if not values.get('image'):
+            raise SignatureError(gettext('sale_flow.msg_signature_image'))
+        identity = _text(values, 'identity', cls)
+        cls.check_identity(shipment, identity)
+        lines = cls._sign_lines(shipment, values.get('lines'))
+        image, photos = cls._sign_images(values)
+        if pickup:
+            # the goods leave the counter with the signature
+            Shipment.hand_over_to(
+                shipment, values.get('pickup_code'), signer)
+            shipment = Shipment(shipment.id)
+        # created with the user's rights: shipping clerks and managers
+        channel = values.get('channel') or 'client'
+        signature = cls(
+            shipment=shipment, signer=signer, identity=identity or None,
+            signed_at=dt.datetime.now().replace(microsecond=0),
+            recorded_by=Transaction().user or None, channel=channel,
+            image=image, lines=lines,
+            photos=[Photo(image=p) for p in photos])
+        signature.save()
+        with without_check_access():
+            signature = cls(signature.id)
+            signature.digest = signature.compute_digest()
+            signature.save()
+        with without_check_access():
+            # the signing link is single-use
+            Shipment.write([shipment], {
+                    'sign_token_hash': None, 'sign_token_expire': None})
+        Shipment.do([shipment])
+        refused = [l for l in signature.lines if l.refused]
+        if refused:
+            cls._refused(signature, refused)
+        return signature
+
+    @classmethod
+    def _sign_shipment(cls, shipment):
+        """The shipment locked, if it may be signed now, and whether it is
+        a self-pickup still at the counter"""
+        Shipment = Pool().get('stock.shipment.out')
         shipment = Shipment(int(shipment))
         Shipment.lock([shipment])
         shipment = Shipment(shipment.id)
@@ -661,19 +706,17 @@ class SignatureSign(metaclass=PoolMeta):
             raise SignatureError(gettext(
                     'sale_flow.msg_signature_state',
                     shipment=shipment.rec_name))
-        if not isinstance(values, dict):
-            raise SignatureError(gettext(
-                    'sale_flow.msg_signature_values', value=repr(values)[:50]))
-        signer = _text(values, 'signer', cls)
-        if not signer:
-            raise SignatureError(gettext('sale_flow.msg_signature_signer'))
-        if not values.get('image'):
-            raise SignatureError(gettext('sale_flow.msg_signature_image'))
-        identity = _text(values, 'identity', cls)
-        cls.check_identity(shipment, identity)
+        return shipment, pickup
+
+    @classmethod
+    def _sign_lines(cls, shipment, values):
+        """The signature's lines (not saved) from the values given per
+        move: one for each move to sign, accepted and refused adding up to
+        what was delivered, a reason for what is refused"""
+        Line = Pool().get('sale.flow.signature.line')
         moves = {m.id: m for m in shipment.moves_to_sign()}
         given = {}
-        for line in values.get('lines') or []:
+        for line in values or []:
             if not isinstance(line, dict):
                 raise SignatureError(gettext(
                         'sale_flow.msg_signature_lines',
@@ -715,6 +758,11 @@ class SignatureSign(metaclass=PoolMeta):
                     reason=value.get('reason') if refused else None,
                     reason_text=_text(value, 'reason_text', Line)
                     if refused else None))
+        return lines
+
+    @classmethod
+    def _sign_images(cls, values):
+        "The signature's image and photos, decoded and checked"
         image = _binary(values['image'])
         photos = [_binary(p) for p in values.get('photos') or []]
         if not check_image(image):
@@ -731,33 +779,7 @@ class SignatureSign(metaclass=PoolMeta):
                 raise SignatureError(gettext(
                         'sale_flow.msg_signature_image_size',
                         size=len(data), limit=MAX_IMAGE))
-        if pickup:
-            # the goods leave the counter with the signature
-            Shipment.hand_over_to(
-                shipment, values.get('pickup_code'), signer)
-            shipment = Shipment(shipment.id)
-        # created with the user's rights: shipping clerks and managers
-        channel = values.get('channel') or 'client'
-        signature = cls(
-            shipment=shipment, signer=signer, identity=identity or None,
-            signed_at=dt.datetime.now().replace(microsecond=0),
-            recorded_by=Transaction().user or None, channel=channel,
-            image=image, lines=lines,
-            photos=[Photo(image=p) for p in photos])
-        signature.save()
-        with without_check_access():
-            signature = cls(signature.id)
-            signature.digest = signature.compute_digest()
-            signature.save()
-        with without_check_access():
-            # the signing link is single-use
-            Shipment.write([shipment], {
-                    'sign_token_hash': None, 'sign_token_expire': None})
-        Shipment.do([shipment])
-        refused = [l for l in signature.lines if l.refused]
-        if refused:
-            cls._refused(signature, refused)
-        return signature
+        return image, photos
 
     @classmethod
     def check_identity(cls, shipment, identity):
@@ -789,78 +811,96 @@ class SignatureSign(metaclass=PoolMeta):
     def _refused(cls, signature, lines):
         """Bring the refused goods back to stock with a customer return
         shipment and open the after-sales case on the order"""
+        with without_check_access():
+            return_ = cls._refused_return(signature, lines)
+            cls._refused_quantities(lines)
+            complaint = cls._refused_complaint(signature, lines)
+            signature.return_shipment = return_
+            signature.complaint = complaint
+            signature.save()
+
+    @classmethod
+    def _refused_return(cls, signature, lines):
+        "The customer return of the refused goods, received and done"
         pool = Pool()
         Return = pool.get('stock.shipment.out.return')
         Move = pool.get('stock.move')
+        shipment = signature.shipment
+        return_ = Return(
+            company=shipment.company, customer=shipment.customer,
+            warehouse=shipment.warehouse, reference=shipment.number)
+        return_.on_change_warehouse()
+        moves = []
+        for line in lines:
+            move = line.move
+            moves.append(Move(
+                    product=move.product, unit=move.unit,
+                    quantity=line.refused,
+                    from_location=return_.customer_location,
+                    to_location=return_.warehouse_input,
+                    unit_price=move.unit_price,
+                    currency=move.currency,
+                    company=shipment.company,
+                    origin=move.origin))
+        return_.incoming_moves = moves
+        return_.save()
+        # The sale warns, on receiving, that its line moves more than
+        # ordered: these are the goods that come back, acknowledged by
+        # the customer's signature (nobody is there to answer)
+        with Transaction().set_context(_skip_warnings=True):
+            Return.receive([return_])
+        Return.do([return_])
+        return return_
+
+    @classmethod
+    def _refused_quantities(cls, lines):
+        "Add the refused quantities to the order lines (for the statistics)"
+        SaleLine = Pool().get('sale.line')
+        refused = defaultdict(float)
+        for line in lines:
+            origin = line.move.origin
+            if isinstance(origin, SaleLine):
+                refused[origin] += line.refused
+        to_write = []
+        for sale_line, quantity in refused.items():
+            to_write.extend(([sale_line], {
+                        'refused_quantity': (
+                            (sale_line.refused_quantity or 0) + quantity),
+                        }))
+        if to_write:
+            SaleLine.write(*to_write)
+
+    @classmethod
+    def _refused_complaint(cls, signature, lines):
+        """The after-sales case of the refused goods on the order, with the
+        signature's image attached"""
+        pool = Pool()
         Complaint = pool.get('sale.complaint')
         ComplaintType = pool.get('sale.complaint.type')
         Attachment = pool.get('ir.attachment')
         Data = pool.get('ir.model.data')
         Line = pool.get('sale.flow.signature.line')
         shipment = signature.shipment
-        with without_check_access():
-            return_ = Return(
-                company=shipment.company, customer=shipment.customer,
-                warehouse=shipment.warehouse, reference=shipment.number)
-            return_.on_change_warehouse()
-            moves = []
-            for line in lines:
-                move = line.move
-                moves.append(Move(
-                        product=move.product, unit=move.unit,
-                        quantity=line.refused,
-                        from_location=return_.customer_location,
-                        to_location=return_.warehouse_input,
-                        unit_price=move.unit_price,
-                        currency=move.currency,
-                        company=shipment.company,
-                        origin=move.origin))
-            return_.incoming_moves = moves
-            return_.save()
-            # the statistics read the refused quantity on the order line
-            SaleLine = pool.get('sale.line')
-            refused = defaultdict(float)
-            for line in lines:
-                origin = line.move.origin
-                if isinstance(origin, SaleLine):
-                    refused[origin] += line.refused
-            to_write = []
-            for sale_line, quantity in refused.items():
-                to_write.extend(([sale_line], {
-                            'refused_quantity': (
-                                (sale_line.refused_quantity or 0) + quantity),
-                            }))
-            if to_write:
-                SaleLine.write(*to_write)
-            # The sale warns, on receiving, that its line moves more than
-            # ordered: these are the goods that come back, acknowledged by
-            # the customer's signature (nobody is there to answer)
-            with Transaction().set_context(_skip_warnings=True):
-                Return.receive([return_])
-            Return.do([return_])
-            sale = next(
-                (m.sale for m in shipment.outgoing_moves if m.sale), None)
-            type_ = ComplaintType(Data.get_id(
-                    'sale_flow', 'complaint_type_refused'))
-            reasons = dict(Line.fields_get(['reason'])['reason']['selection'])
-            description = '\n'.join(gettext(
-                    'sale_flow.msg_complaint_refused_line',
-                    product=l.product.rec_name,
-                    quantity='%g %s' % (l.refused, l.unit.symbol),
-                    reason=reasons.get(l.reason) or l.reason or '',
-                    text=(': ' + l.reason_text) if l.reason_text else '')
-                for l in lines)
-            complaint = Complaint(
-                customer=shipment.customer, company=shipment.company,
-                date=signature.signed_at.date(), type=type_,
-                origin=sale, reference=shipment.number,
-                description=description)
-            complaint.save()
-            Attachment.save([Attachment(
-                        resource=complaint, type='data',
-                        name='signature-%s.png' % shipment.number,
-                        data=signature.image)])
-            with without_check_access():
-                signature.return_shipment = return_
-                signature.complaint = complaint
-                signature.save()
+        sale = next(
+            (m.sale for m in shipment.outgoing_moves if m.sale), None)
+        type_ = ComplaintType(Data.get_id(
+                'sale_flow', 'complaint_type_refused'))
+        reasons = dict(Line.fields_get(['reason'])['reason']['selection'])
+        description = '\n'.join(gettext(
+                'sale_flow.msg_complaint_refused_line',
+                product=l.product.rec_name,
+                quantity='%g %s' % (l.refused, l.unit.symbol),
+                reason=reasons.get(l.reason) or l.reason or '',
+                text=(': ' + l.reason_text) if l.reason_text else '')
+            for l in lines)
+        complaint = Complaint(
+            customer=shipment.customer, company=shipment.company,
+            date=signature.signed_at.date(), type=type_,
+            origin=sale, reference=shipment.number,
+            description=description)
+        complaint.save()
+        Attachment.save([Attachment(
+                    resource=complaint, type='data',
+                    name='signature-%s.png' % shipment.number,
+                    data=signature.image)])
+        return complaint
