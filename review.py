@@ -838,38 +838,16 @@ class Sale(metaclass=PoolMeta):
     @classmethod
     def _review_check_duplicate(cls, sales, config):
         "Orders of the same customer (or phone) with similar lines"
-        pool = Pool()
-        Mechanism = pool.get('party.contact_mechanism')
         window = config.duplicate_window or dt.timedelta(days=3)
         threshold = config.duplicate_threshold or 60
         if not sales:
             return []
         now = dt.datetime.now()
         dates = [s.create_date or now for s in sales]
-        parties = {s.party.id for s in sales}
-        # Other customers sharing a phone with these customers
-        phone_types = ['phone', 'mobile']
-        phones = defaultdict(set)
-        for mechanism in Mechanism.search([
-                    ('party', 'in', list(parties)),
-                    ('type', 'in', phone_types),
-                    ]):
-            if mechanism.value_compact:
-                phones[mechanism.value_compact].add(mechanism.party.id)
-        if phones:
-            for mechanism in Mechanism.search([
-                        ('value_compact', 'in', list(phones)),
-                        ('type', 'in', phone_types),
-                        ]):
-                phones[mechanism.value_compact].add(mechanism.party.id)
-        related = defaultdict(set)
-        for party_ids in phones.values():
-            for party_id in party_ids:
-                related[party_id] |= party_ids
-        all_parties = set(parties)
-        for party_id in parties:
-            all_parties |= related[party_id]
-
+        related = cls._duplicate_related_parties({s.party.id for s in sales})
+        all_parties = set()
+        for sale in sales:
+            all_parties |= {sale.party.id} | related[sale.party.id]
         candidates = cls.search([
                 ('party', 'in', list(all_parties)),
                 ('create_date', '>=', min(dates) - window),
@@ -895,7 +873,6 @@ class Sale(metaclass=PoolMeta):
         findings = []
         for sale in sales:
             created = sale.create_date or now
-            mine = products(sale)
             party_ids = {sale.party.id} | related[sale.party.id]
             for party_id in party_ids:
                 for other in by_party[party_id]:
@@ -917,30 +894,10 @@ class Sale(metaclass=PoolMeta):
                             'sale_flow.msg_duplicate_same_reference',
                             reference=sale.intake_reference)
                     else:
-                        theirs = products(other)
-                        if not mine or not theirs:
-                            continue
-                        common = set(mine) & set(theirs)
-                        if not common:
-                            continue
-                        similarity = sum(
-                            min(mine[p], theirs[p]) / max(mine[p], theirs[p])
-                            for p in common) / max(len(mine), len(theirs))
-                        score = round(
-                            100 * similarity * (1 if same_party else 0.9))
-                        reason = msg(
-                            'sale_flow.msg_duplicate_similar',
-                            who=msg(
-                                'sale_flow.msg_duplicate_same_customer'
-                                if same_party else
-                                'sale_flow.msg_duplicate_same_phone'),
-                            common=len(common),
-                            total=max(len(mine), len(theirs)),
-                            hours='%.1f' % (abs(
-                                    other_created - created
-                                    ).total_seconds() / 3600),
-                            channel={'__channel__': other.channel})
-                    if score < threshold:
+                        score, reason = cls._duplicate_similarity(
+                            sale, other, products(sale), products(other),
+                            same_party, abs(other_created - created))
+                    if score is None or score < threshold:
                         continue
                     findings.append(cls._finding(
                             sale, 'duplicate',
@@ -951,6 +908,58 @@ class Sale(metaclass=PoolMeta):
                                 reason=reason),
                             other_sale=other, score=score))
         return findings
+
+    @classmethod
+    def _duplicate_related_parties(cls, parties):
+        """The other customers sharing a phone with each of the parties
+        (a set of party ids per party id)"""
+        Mechanism = Pool().get('party.contact_mechanism')
+        phone_types = ['phone', 'mobile']
+        phones = defaultdict(set)
+        for mechanism in Mechanism.search([
+                    ('party', 'in', list(parties)),
+                    ('type', 'in', phone_types),
+                    ]):
+            if mechanism.value_compact:
+                phones[mechanism.value_compact].add(mechanism.party.id)
+        if phones:
+            for mechanism in Mechanism.search([
+                        ('value_compact', 'in', list(phones)),
+                        ('type', 'in', phone_types),
+                        ]):
+                phones[mechanism.value_compact].add(mechanism.party.id)
+        related = defaultdict(set)
+        for party_ids in phones.values():
+            for party_id in party_ids:
+                related[party_id] |= party_ids
+        return related
+
+    @classmethod
+    def _duplicate_similarity(
+            cls, sale, other, mine, theirs, same_party, apart):
+        """The score (0 to 100) and reason of two orders' goods being alike,
+        from their quantities per product; no score without a product in
+        common"""
+        if not mine or not theirs:
+            return None, None
+        common = set(mine) & set(theirs)
+        if not common:
+            return None, None
+        similarity = sum(
+            min(mine[p], theirs[p]) / max(mine[p], theirs[p])
+            for p in common) / max(len(mine), len(theirs))
+        score = round(100 * similarity * (1 if same_party else 0.9))
+        reason = msg(
+            'sale_flow.msg_duplicate_similar',
+            who=msg(
+                'sale_flow.msg_duplicate_same_customer'
+                if same_party else
+                'sale_flow.msg_duplicate_same_phone'),
+            common=len(common),
+            total=max(len(mine), len(theirs)),
+            hours='%.1f' % (apart.total_seconds() / 3600),
+            channel={'__channel__': other.channel})
+        return score, reason
 
     @classmethod
     def _review_check_policy(cls, sales, config):
