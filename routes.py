@@ -14,7 +14,9 @@ random, single-use, expiring token made by *Signing Link* on the shipment)
 shows the delivered lines; the customer enters what is accepted and
 refused, draws the signature and submits.  A wrong, used or expired token
 gets a plain page and stores nothing.  Chinese or English after the
-browser's language (``?lang=zh_CN`` or ``?lang=en`` to choose).
+browser's language (``?lang=zh_CN`` or ``?lang=en`` to choose).  The
+pages are ``web/sign_page.html`` (a Genshi template, as trytond's own
+reports use Genshi: every value is escaped) and its ``web/sign_pad.js``.
 """
 
 import base64
@@ -26,6 +28,8 @@ import re
 from functools import wraps
 from html import escape
 
+from genshi.core import Markup
+from genshi.template import TemplateLoader
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -81,92 +85,35 @@ def _http_errors_answered(wsgi_app):
 
 app.wsgi_app = _http_errors_answered(app.wsgi_app)
 
-PAGE = '''<!DOCTYPE html>
-<html lang="{lang}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-body {{font-family: sans-serif; margin: 0.8em; max-width: 40em;}}
-table {{border-collapse: collapse; width: 100%;}}
-td, th {{border-bottom: 1px solid #ccc; padding: 0.3em 0.2em;
-    text-align: left;}}
-td {{overflow-wrap: anywhere;}}
-input, select {{font-size: 1em; max-width: 100%;}}
-input[type=number] {{width: 4.5em;}}
-/* the quantities fit a 390 px phone: headers on one line, narrow inputs */
-th {{font-size: 0.85em; white-space: nowrap;}}
-td input[type=number] {{width: 3.2em;}}
-td select {{width: 4.5em;}}
-canvas {{border: 1px solid #333; width: 100%; height: 160px;
-    touch-action: none;}}
-.error {{color: #b00; font-weight: bold;}}
-button {{font-size: 1.1em; padding: 0.5em 1em; margin-top: 0.6em;}}
-</style></head><body>
-<h1>{title}</h1>
-{body}
-</body></html>'''
-
-SCRIPT = '''<script>
-(function () {
-    var canvas = document.getElementById('pad');
-    var ctx = canvas.getContext('2d');
-    var drawn = false, down = false;
-    function fit() {
-        // drawn at the screen's resolution, not blurred on a phone
-        var ratio = window.devicePixelRatio || 1;
-        canvas.width = Math.round(canvas.clientWidth * ratio);
-        canvas.height = Math.round(canvas.clientHeight * ratio);
-        ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-        ctx.lineWidth = 2; ctx.lineCap = 'round';
+_WEB = os.path.join(os.path.dirname(__file__), 'web')
+_SIGN_PAGE = TemplateLoader(_WEB, auto_reload=True)
+# the strings of the signing pages: name in the template, message
+SIGN_STRINGS = {
+    'order': 'msg_sign_page_order',
+    'shipment': 'msg_sign_page_shipment',
+    'product': 'msg_sign_page_product',
+    'delivered': 'msg_sign_page_delivered',
+    'accepted': 'msg_sign_page_accepted',
+    'refused': 'msg_sign_page_refused',
+    'reason': 'msg_sign_page_reason',
+    'signer': 'msg_sign_page_signer',
+    'identity': 'msg_sign_page_identity',
+    'photos': 'msg_sign_page_photos',
+    'draw': 'msg_sign_page_draw',
+    'clear_pad': 'msg_sign_page_clear',
+    'submit': 'msg_sign_page_submit',
+    'question': 'msg_rate_page_question',
+    'comment': 'msg_rate_page_comment',
+    'rate': 'msg_rate_page_submit',
+    'rated': 'msg_rate_page_thanks',
     }
-    fit();
-    function pos(e) {
-        var r = canvas.getBoundingClientRect();
-        return [e.clientX - r.left, e.clientY - r.top];
-    }
-    canvas.addEventListener('pointerdown', function (e) {
-        down = true; var p = pos(e); ctx.beginPath(); ctx.moveTo(p[0], p[1]);
-    });
-    canvas.addEventListener('pointermove', function (e) {
-        if (!down) { return; }
-        var p = pos(e); ctx.lineTo(p[0], p[1]); ctx.stroke(); drawn = true;
-    });
-    window.addEventListener('pointerup', function () { down = false; });
-    document.getElementById('clear').addEventListener('click', function () {
-        ctx.clearRect(0, 0, canvas.width, canvas.height); drawn = false;
-    });
-    document.getElementById('form').addEventListener('submit', function () {
-        document.getElementById('image').value =
-            drawn ? canvas.toDataURL('image/png') : '';
-    });
-    // photos of the goods: scaled down on the phone (at most 1024 px, JPEG)
-    // so that six camera pictures stay below trytond's request size limit
-    // for pages without login ([request] max_size, 2 MB by default)
-    var photos = document.getElementById('photos');
-    var kept = document.getElementById('kept');
-    photos.addEventListener('change', function () {
-        kept.innerHTML = '';
-        Array.prototype.slice.call(photos.files, 0, 6).forEach(
-            function (file) {
-                var img = new Image();
-                img.onload = function () {
-                    var scale = Math.min(1, 1024 / Math.max(
-                        img.width, img.height));
-                    var c = document.createElement('canvas');
-                    c.width = Math.round(img.width * scale);
-                    c.height = Math.round(img.height * scale);
-                    c.getContext('2d').drawImage(img, 0, 0, c.width, c.height);
-                    var input = document.createElement('input');
-                    input.type = 'hidden'; input.name = 'photo';
-                    input.value = c.toDataURL('image/jpeg', 0.7);
-                    kept.appendChild(input);
-                    URL.revokeObjectURL(img.src);
-                };
-                img.src = URL.createObjectURL(file);
-            });
-    });
-})();
-</script>'''
+REASONS = [
+    ('', 'msg_sign_page_no_reason'),
+    ('damaged', 'msg_sign_page_damaged'),
+    ('wrong_item', 'msg_sign_page_wrong_item'),
+    ('missing', 'msg_sign_page_missing'),
+    ('other', 'msg_sign_page_other'),
+    ]
 
 
 def _language(request):
@@ -177,84 +124,58 @@ def _language(request):
     return 'zh_CN' if accept.lower().startswith('zh') else 'en'
 
 
-def _page(lang, title, body, status=200):
+def _page(lang, title, page, status=200, **values):
+    """The signing link's page (web/sign_page.html) in the language: page
+    is error, form, signed, rated or thanks"""
+    text = {key: gettext('sale_flow.' + message)
+        for key, message in SIGN_STRINGS.items()}
+    values.setdefault('error', None)
+    if page == 'form':
+        with open(os.path.join(_WEB, 'sign_pad.js'),
+                encoding='utf-8') as script:
+            values['script'] = Markup(script.read())
+    stream = _SIGN_PAGE.load('sign_page.html').generate(
+        lang=lang.replace('_', '-'), query_lang=lang, title=title,
+        page=page, text=_Strings(text), **values)
     return Response(
-        PAGE.format(lang=lang.replace('_', '-'), title=escape(title),
-            body=body),
+        stream.render('html', doctype='html5', encoding='utf-8'),
         status=status, content_type='text/html; charset=utf-8')
+
+
+class _Strings(dict):
+    "The page's strings as attributes: ${text.order}"
+    __getattr__ = dict.__getitem__
 
 
 def _error(lang, title, message, status):
     "A page that only says what went wrong"
-    return _page(lang, title, '<p class="error">%s</p>' % escape(message),
-        status=status)
+    return _page(lang, title, 'error', error=message, status=status)
 
 
-def _text(message, **values):
-    return escape(gettext('sale_flow.' + message, **values))
-
-
-def _form(shipment, lang, error=None, values=None):
-    pool_reasons = [
-        ('damaged', 'msg_sign_page_damaged'),
-        ('wrong_item', 'msg_sign_page_wrong_item'),
-        ('missing', 'msg_sign_page_missing'),
-        ('other', 'msg_sign_page_other'),
-        ]
+def _form(shipment, lang, error=None, values=None, status=200):
+    "The signing form of the shipment, filled with the values sent"
     values = values or {}
-    rows = []
+    lines = []
     for move in shipment.moves_to_sign():
-        accepted = values.get('accepted_%s' % move.id, '%g' % move.quantity)
-        refused = values.get('refused_%s' % move.id, '0')
-        reason = values.get('reason_%s' % move.id, '')
-        options = ''.join(
-            '<option value="%s"%s>%s</option>' % (
-                key, ' selected' if key == reason else '', _text(msg))
-            for key, msg in [('', 'msg_sign_page_no_reason')]
-            + pool_reasons)
-        rows.append(
-            '<tr><td>%s</td><td>%g %s</td>'
-            '<td><input type="number" step="any" min="0" name="accepted_%d" '
-            'value="%s"></td>'
-            '<td><input type="number" step="any" min="0" name="refused_%d" '
-            'value="%s"></td><td><select name="reason_%d">%s</select></td>'
-            '</tr>' % (
-                escape(move.product.rec_name), move.quantity,
-                escape(move.unit.symbol), move.id, escape(accepted),
-                move.id, escape(refused), move.id, options))
-    body = ''
-    if error:
-        body += '<p class="error">%s</p>' % escape(error)
-    body += (
-        '<p><strong>%s</strong></p>' % escape(shipment.company.rec_name)
-        + '<p>%s %s</p>' % (_text('msg_sign_page_order'), escape(', '.join(
-                    sorted({m.sale.number for m in shipment.outgoing_moves
-                            if m.sale and m.sale.number}))))
-        + '<p>%s %s</p>' % (_text('msg_sign_page_shipment'),
-            escape(shipment.number or ''))
-        + '<form id="form" method="post" action="?lang=%s">' % lang
-        + '<table><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th>'
-        '<th>%s</th></tr>%s</table>' % (
-            _text('msg_sign_page_product'), _text('msg_sign_page_delivered'),
-            _text('msg_sign_page_accepted'), _text('msg_sign_page_refused'),
-            _text('msg_sign_page_reason'), ''.join(rows))
-        + '<p><label>%s<br><input name="signer" required value="%s">'
-        '</label></p>' % (_text('msg_sign_page_signer'),
-            escape(values.get('signer', '')))
-        + '<p><label>%s<br><input name="identity" inputmode="numeric" '
-        'value="%s"></label></p>' % (_text('msg_sign_page_identity'),
-            escape(values.get('identity', '')))
-        + '<p><label>%s<br><input type="file" id="photos" '
-        'accept="image/*" multiple></label><span id="kept"></span></p>' % (
-            _text('msg_sign_page_photos'))
-        + '<p>%s</p><canvas id="pad"></canvas>'
-        '<input type="hidden" id="image" name="image">'
-        '<button type="button" id="clear">%s</button> '
-        '<button type="submit">%s</button></form>' % (
-            _text('msg_sign_page_draw'), _text('msg_sign_page_clear'),
-            _text('msg_sign_page_submit'))
-        + SCRIPT)
-    return body
+        lines.append(_Strings(
+                id=move.id,
+                product=move.product.rec_name,
+                delivered='%g %s' % (move.quantity, move.unit.symbol),
+                accepted=values.get(
+                    'accepted_%s' % move.id, '%g' % move.quantity),
+                refused=values.get('refused_%s' % move.id, '0'),
+                reason=values.get('reason_%s' % move.id, '')))
+    return _page(lang, gettext('sale_flow.msg_sign_page_title'), 'form',
+        status=status, error=error, lines=lines,
+        reasons=[(key, gettext('sale_flow.' + message))
+            for key, message in REASONS],
+        company=shipment.company.rec_name,
+        orders=', '.join(sorted({m.sale.number
+                    for m in shipment.outgoing_moves
+                    if m.sale and m.sale.number})),
+        shipment=shipment.number or '',
+        signer=values.get('signer', ''),
+        identity=values.get('identity', ''))
 
 
 def _data_url(value, types):
@@ -287,7 +208,7 @@ def sign(request, pool, token):
             return _error(lang, title,
                 gettext('sale_flow.msg_sign_page_invalid'), 404)
         if request.method == 'GET':
-            return _page(lang, title, _form(shipment, lang))
+            return _form(shipment, lang)
         form = request.form
         lines = []
         for move in shipment.moves_to_sign():
@@ -320,30 +241,13 @@ def sign(request, pool, token):
                 if Shipment.record_sign_failure(shipment):
                     return _error(lang, title,
                         gettext('sale_flow.msg_sign_page_locked'), 403)
-            return _page(lang, title, _form(
-                    Shipment(shipment.id), lang, error=exception.message,
-                    values=form), status=400)
+            return _form(Shipment(shipment.id), lang,
+                error=exception.message, values=form, status=400)
         token = signature.shipment.new_rate_token()
-        return _page(lang, title, '<p>%s</p>' % _text(
-                'msg_sign_page_thanks', shipment=shipment.number or '')
-            + _rating_form(request, token, lang))
-
-
-def _rating_form(request, token, lang):
-    "The 1 to 5 rating form shown once the delivery is signed"
-    stars = ''.join(
-        '<label style="margin-right:0.8em"><input type="radio" '
-        'name="rating" value="%d" required> %d</label>' % (i, i)
-        for i in range(1, 6))
-    return (
-        '<form method="post" action="../rate/%s?lang=%s">' % (
-            escape(token), lang)
-        + '<p>%s</p><p>%s</p>' % (_text('msg_rate_page_question'), stars)
-        + '<p><label>%s<br><textarea name="comment" rows="3" '
-        'style="width:100%%"></textarea></label></p>' % _text(
-            'msg_rate_page_comment')
-        + '<button type="submit">%s</button></form>' % _text(
-            'msg_rate_page_submit'))
+        # the 1 to 5 rating form, once the delivery is signed
+        return _page(lang, title, 'signed', token=token,
+            thanks=gettext('sale_flow.msg_sign_page_thanks',
+                shipment=shipment.number or ''))
 
 
 @app.route('/<database_name>/sale_flow/rate/<token>', methods=['POST'])
@@ -368,12 +272,10 @@ def rate(request, pool, token):
                 request.form.get('comment'), channel='phone')
         except UserError as exception:
             Transaction().rollback()
-            return _page(lang, title, '<p class="error">%s</p>' % escape(
-                    exception.message) + _rating_form(request, token, lang),
-                status=400)
+            return _page(lang, title, 'rated', token=token,
+                error=exception.message, status=400)
         Shipment.write([shipment], {'rate_token_hash': None})
-        return _page(lang, title, '<p>%s</p>' % _text(
-                'msg_rate_page_thanks'))
+        return _page(lang, title, 'thanks')
 
 
 STATION_STRINGS = {

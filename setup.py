@@ -81,6 +81,7 @@ setup(
             + ['tryton.cfg', 'view/*.xml', 'locale/*.po',
                 'locale/override/*.po', 'report/*.fodt', 'report/*.html',
                 'report/*.fods', 'report/*.odt', 'icons/*.svg', 'web/*.html',
+                'web/*.js',
                 'tests/*.rst', 'tests/*.json']),
         },
     classifiers=[
