@@ -197,20 +197,14 @@ class Scan(FlowAccessMixin, ModelSQL, ModelView):
                         shipment=shipment.rec_name))
             scan.package = package
         if not step:
-            scan.result = 'wrong_state'
-            scan.message_data = json.dumps(msg(
-                    'sale_flow.msg_scan_wrong_state', code=code,
-                    shipment=shipment.rec_name))
-            scan.save()
-            return scan
+            return cls._refuse(scan, 'wrong_state',
+                'sale_flow.msg_scan_wrong_state', code=code,
+                shipment=shipment.rec_name)
         product = cls.find_product(code)
         scan.product = product
         if not product:
-            scan.result = 'unknown'
-            scan.message_data = json.dumps(msg(
-                    'sale_flow.msg_scan_unknown', code=code))
-            scan.save()
-            return scan
+            return cls._refuse(scan, 'unknown',
+                'sale_flow.msg_scan_unknown', code=code)
         field = Shipment.scan_field(step)
         moves = Move.search(
             Shipment.scan_domain(shipment, step)
@@ -220,12 +214,9 @@ class Scan(FlowAccessMixin, ModelSQL, ModelView):
             # units go into the package from the lines not packed yet
             moves = [m for m in Move.browse(moves) if not m.package]
         if not moves:
-            scan.result = 'not_on_shipment'
-            scan.message_data = json.dumps(msg(
-                    'sale_flow.msg_scan_not_on_shipment', code=code,
-                    product=product.rec_name, shipment=shipment.rec_name))
-            scan.save()
-            return scan
+            return cls._refuse(scan, 'not_on_shipment',
+                'sale_flow.msg_scan_not_on_shipment', code=code,
+                product=product.rec_name, shipment=shipment.rec_name)
         # Two operators on the same shipment count one after the other
         Move.lock(moves)
         moves = Move.browse(moves)
@@ -242,13 +233,10 @@ class Scan(FlowAccessMixin, ModelSQL, ModelView):
             move = moves[0]
             left = sum(m.quantity - (getattr(m, field) or 0) for m in moves)
             scan.move = move
-            scan.result = 'over'
-            scan.message_data = json.dumps(msg(
-                    'sale_flow.msg_scan_over', code=code,
-                    product=product.rec_name, quantity=quantity,
-                    left=max(left, 0)))
-            scan.save()
-            return scan
+            return cls._refuse(scan, 'over',
+                'sale_flow.msg_scan_over', code=code,
+                product=product.rec_name, quantity=quantity,
+                left=max(left, 0))
         if package:
             scan.move = cls._pack(move, quantity, package)
             moves = Move.search(
@@ -267,6 +255,14 @@ class Scan(FlowAccessMixin, ModelSQL, ModelView):
                 'sale_flow.msg_scan_accepted', code=code,
                 product=product.rec_name, scanned=scanned,
                 required=required))
+        scan.save()
+        return scan
+
+    @staticmethod
+    def _refuse(scan, result, message, **values):
+        "Record the scan as refused (it changes no count) and return it"
+        scan.result = result
+        scan.message_data = json.dumps(msg(message, **values))
         scan.save()
         return scan
 
