@@ -3,9 +3,11 @@
 """What several steps of the flow share, and nothing else: messages kept
 to be rendered in the reader's language, the order channels, the scan
 results that are refusals, and the SQL expressions of dates the reporting
-models (statistics, monitoring, evaluation) group by."""
+models (statistics, monitoring, evaluation) group by, and the transition
+decorator of the overrides of Tryton's transitions."""
 
 from decimal import Decimal
+from functools import wraps
 
 from sql.functions import DateTrunc, Extract, Function
 
@@ -30,6 +32,25 @@ PERIODS = [
     ('week', "Week"),
     ('day', "Day"),
     ]
+
+
+def transition(state):
+    """``Workflow.transition(state)`` for an override of a transition that
+    a module below (Tryton's own at the bottom) already decorates: the
+    same filter of the records that may take the transition, without the
+    outer wrapper's write of the state.  The innermost wrapper writes and
+    logs the state; Tryton's outer wrappers then find nothing left to
+    change and still write it to no record (an ``UPDATE ... WHERE id IN
+    ()`` per level)."""
+    def decorator(func):
+        @wraps(func)
+        def wrapper(cls, records, *args, **kwargs):
+            records = [r for r in records
+                if (getattr(r, cls._transition_state), state)
+                in cls._transitions]
+            return func(cls, records, *args, **kwargs)
+        return wrapper
+    return decorator
 
 
 def address_text(text):

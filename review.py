@@ -21,8 +21,7 @@ from decimal import Decimal
 
 from trytond.i18n import gettext
 from trytond.model import (
-    DeactivableMixin, Index, ModelSQL, ModelView, Workflow, fields,
-    sequence_ordered)
+    DeactivableMixin, Index, ModelSQL, ModelView, fields, sequence_ordered)
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
@@ -31,7 +30,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .access import FlowAccessMixin, to_the_second
-from .common import address_text, msg, render
+from .common import address_text, msg, render, transition
 from .exceptions import ReviewError, RuleValidationError
 
 SEVERITIES = [
@@ -657,14 +656,14 @@ class Sale(metaclass=PoolMeta):
 
     @classmethod
     @ModelView.button
-    @Workflow.transition('quotation')
+    @transition('quotation')
     def quote(cls, sales):
         super().quote(sales)
         cls.review_submit(sales)
 
     @classmethod
     @ModelView.button
-    @Workflow.transition('confirmed')
+    @transition('confirmed')
     def confirm(cls, sales):
         cls.check_review(sales)
         super().confirm(sales)

@@ -12,13 +12,14 @@ with a written reason.
 import datetime as dt
 
 from trytond.i18n import gettext
-from trytond.model import ModelView, Workflow, fields
+from trytond.model import ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .access import FlowAccessMixin, to_the_second
+from .common import transition
 from .exceptions import ScanError
 
 PRIORITIES = [
@@ -244,14 +245,14 @@ class ShipmentOut(FlowAccessMixin, metaclass=PoolMeta):
 
     @classmethod
     @ModelView.button
-    @Workflow.transition('picked')
+    @transition('picked')
     def pick(cls, shipments):
         cls.check_scanned(shipments, 'pick')
         super().pick(shipments)
 
     @classmethod
     @ModelView.button
-    @Workflow.transition('packed')
+    @transition('packed')
     def pack(cls, shipments):
         # a shipment packed straight from assigned is picked too
         cls.check_scanned(

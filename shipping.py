@@ -20,7 +20,7 @@ from collections import defaultdict
 from sql import Null
 
 from trytond.i18n import gettext
-from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
+from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
@@ -29,6 +29,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .access import FlowAccessMixin, to_the_second
 from .carrier import DELIVERY_METHODS
+from .common import transition
 from .exceptions import ShippingError, TrackingValidationError
 
 METHODS = [(None, "")] + DELIVERY_METHODS + [('pickup', "Self-Pickup")]
@@ -367,7 +368,7 @@ class ShipmentOut(TrackingMixin, metaclass=PoolMeta):
 
     @classmethod
     @ModelView.button
-    @Workflow.transition('packed')
+    @transition('packed')
     def pack(cls, shipments):
         super().pack(shipments)
         cls._tracking_in_house(shipments)
@@ -391,14 +392,14 @@ class ShipmentOut(TrackingMixin, metaclass=PoolMeta):
 
     @classmethod
     @ModelView.button
-    @Workflow.transition('shipped')
+    @transition('shipped')
     def ship(cls, shipments):
         cls.check_shipping(shipments)
         super().ship(shipments)
 
     @classmethod
     @ModelView.button
-    @Workflow.transition('done')
+    @transition('done')
     def do(cls, shipments):
         # done straight from packed skips ship: the same rules apply
         cls.check_shipping([s for s in shipments if s.state == 'packed'])
@@ -536,7 +537,7 @@ class Sale(metaclass=PoolMeta):
 
     @classmethod
     @ModelView.button
-    @Workflow.transition('quotation')
+    @transition('quotation')
     def quote(cls, sales):
         # the client may not have computed it (e.g. a default carrier)
         to_save = []
@@ -562,7 +563,7 @@ class Sale(metaclass=PoolMeta):
 
     @classmethod
     @ModelView.button
-    @Workflow.transition('confirmed')
+    @transition('confirmed')
     def confirm(cls, sales):
         to_code = [s for s in sales
             if s.delivery_method == 'pickup' and not s.pickup_code]

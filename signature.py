@@ -27,7 +27,7 @@ import secrets
 from collections import defaultdict
 
 from trytond.i18n import gettext
-from trytond.model import ModelSQL, ModelView, Unique, Workflow, fields
+from trytond.model import ModelSQL, ModelView, Unique, fields
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
@@ -37,6 +37,7 @@ from trytond.url import http_host
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .access import FlowAccessMixin, flow_rpc, record_id, to_the_second
+from .common import transition
 from .exceptions import SignatureError, SignatureIdentityError
 
 # the largest signature image or photo accepted, in bytes
@@ -407,7 +408,7 @@ class ShipmentOut(metaclass=PoolMeta):
 
     @classmethod
     @ModelView.button
-    @Workflow.transition('done')
+    @transition('done')
     def do(cls, shipments):
         cls.check_proof_of_delivery(shipments)
         super().do(shipments)
@@ -678,10 +679,11 @@ class SignatureSign(metaclass=PoolMeta):
             signature = cls(signature.id)
             signature.digest = signature.compute_digest()
             signature.save()
-        with without_check_access():
-            # the signing link is single-use
-            Shipment.write([shipment], {
-                    'sign_token_hash': None, 'sign_token_expire': None})
+        if shipment.sign_token_hash or shipment.sign_token_expire:
+            with without_check_access():
+                # the signing link is single-use
+                Shipment.write([shipment], {
+                        'sign_token_hash': None, 'sign_token_expire': None})
         Shipment.do([shipment])
         refused = [l for l in signature.lines if l.refused]
         if refused:

@@ -29,7 +29,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 
 from .access import FlowAccessMixin, to_the_second
-from .common import msg
+from .common import msg, transition
 from .exceptions import StockDecisionError
 
 STOCK_STATUS = [
@@ -466,11 +466,16 @@ class Sale(metaclass=PoolMeta):
 
     @classmethod
     @ModelView.button
-    @Workflow.transition('confirmed')
+    @transition('confirmed')
     def confirm(cls, sales):
         super().confirm(sales)
-        # released to the warehouse: record the stock as it is now
-        cls.stock_check_run(sales)
+        # released to the warehouse: record the stock as it is now, unless
+        # this call has just checked it (the approval's checks, which
+        # confirm the order)
+        checked = cls._stock_check_repeated(sales)
+        to_check = [s for s in sales if checked.get(s.id, False) is False]
+        if to_check:
+            cls.stock_check_run(to_check)
 
     @classmethod
     @ModelView.button
