@@ -56,6 +56,8 @@ def _numbers_changed(args):
 class TrackingMixin:
     "Check and keep the tracking numbers written on shipments and packages"
     __slots__ = ()
+    # the fields whose change checks the number again
+    _tracking_fields = {'shipping_reference'}
 
     def tracking_shipment(self):
         raise NotImplementedError
@@ -108,10 +110,19 @@ class TrackingMixin:
                 Tracking.save(logs)
 
     @classmethod
-    def validate(cls, records):
-        super().validate(records)
-        cls.check_tracking_numbers(
-            [r for r in records if r.shipping_reference])
+    def validate_fields(cls, records, field_names):
+        super().validate_fields(records, field_names)
+        # a number is checked when it, or what it is checked against,
+        # changes (and when a shipment is reopened), not at every write of
+        # the shipment's steps
+        if field_names & cls._tracking_fields:
+            to_check = [r for r in records if r.shipping_reference]
+        elif 'state' in field_names:
+            to_check = [r for r in records
+                if r.shipping_reference and r.state == 'draft']
+        else:
+            to_check = []
+        cls.check_tracking_numbers(to_check)
 
     @classmethod
     def check_tracking_numbers(cls, records):
@@ -192,6 +203,7 @@ class Tracking(FlowAccessMixin, ModelSQL, ModelView):
 
 class Package(FlowAccessMixin, TrackingMixin, metaclass=PoolMeta):
     __name__ = 'stock.package'
+    _tracking_fields = {'shipping_reference', 'shipment'}
 
     def tracking_shipment(self):
         shipment = self.shipment
@@ -208,6 +220,7 @@ class Package(FlowAccessMixin, TrackingMixin, metaclass=PoolMeta):
 
 class ShipmentOut(TrackingMixin, metaclass=PoolMeta):
     __name__ = 'stock.shipment.out'
+    _tracking_fields = {'shipping_reference', 'carrier'}
 
     delivery_method = fields.Selection(
         METHODS, "Delivery Method",
