@@ -405,9 +405,16 @@ def review_scaling(args, config):
         print(f"  {count:>8}{rows[count][0]:>10.1f}{rows[count][1]:>11.1f}"
             f"{rows[count][2]:>11.1f}{rows[count][3]:>12.1f}")
     one, many = rows[1], rows[args.review_batch]
-    print(f"  {args.review_batch} in one call / 1: quote SQL per order "
-        f"x{many[1] / one[1]:.3f}, checks SQL per order "
-        f"x{many[3] / one[3]:.3f}")
+    print(f"  {args.review_batch} in one call / 1: quote time per order "
+        f"x{many[0] / one[0]:.3f}, SQL x{many[1] / one[1]:.3f}; checks "
+        f"time per order x{many[2] / one[2]:.3f}, SQL x{many[3] / one[3]:.3f}")
+    batch = review_findings(config, ids)
+    alone = review_findings(config, ids, one_by_one=True)
+    assert batch == alone, "the review of many orders in one call found " \
+        "other findings than the review of each order alone"
+    print(f"  findings of the {len(ids)} orders reviewed in one call equal "
+        f"those of each order reviewed alone "
+        f"({sum(len(f) for f in batch.values())} findings)")
 
     if not args.duplicates:
         return
@@ -437,6 +444,26 @@ def review_scaling(args, config):
         results[0], results[-1])
     print(f"  {large} / {small} existing orders: time "
         f"x{large_ms / small_ms:.2f}, SQL x{large_sql / small_sql:.2f}")
+
+
+def review_findings(config, sale_ids, one_by_one=False):
+    """The findings of the review's checks of the orders run in one call
+    (or in one call per order), per order, rolled back"""
+    from trytond.modules.sale_flow.tests import tools
+    from trytond.transaction import Transaction
+
+    def call(pool):
+        Sale = pool.get('sale.sale')
+        for ids in ([[i] for i in sale_ids] if one_by_one else [sale_ids]):
+            Sale.review_run_checks(Sale.browse(ids))
+        result = {s.id: sorted(
+                (f.check, f.severity, f.key, f.message_data, f.state,
+                    f.line.id if f.line else None)
+                for f in s.review_findings)
+            for s in Sale.browse(sale_ids)}
+        Transaction().rollback()
+        return result
+    return tools.server_call(config, call)
 
 
 def spread_dates(config, sale_ids):
