@@ -358,6 +358,115 @@ def scan_scaling(args, config):
         f"SQL x{rows[200][1] / rows[5][1]:.2f}")
 
 
+def scan_round_trip(args, conf, config, scans=100):
+    """The scan as the scan station sees it: JSON-RPC over HTTP to a
+    trytond server on 127.0.0.1 (started here on the benchmark database),
+    logged in as the warehouse operator, each scan followed by the read of
+    its result; p50 and p95 over the scans of shipments of few and of many
+    lines"""
+    import base64
+    import json
+    import socket
+    import urllib.request
+
+    from trytond.modules.sale_flow.tests import tools
+
+    def shipments(pool, lines, count):
+        "count sales of lines lines each (one unit, other products)"
+        Product = pool.get('product.product')
+        products = Product.search([
+                ('salable', '=', True), ('type', '=', 'goods'),
+                ], order=[('id', 'ASC')], limit=lines * count)
+        assert len(products) == lines * count, "not enough products"
+        values = []
+        for i in range(count):
+            order, = tools.order_values(pool, 1, lines=(lines, lines),
+                quantity=(1, 1), products=[
+                    p.id for p in products[i * lines:(i + 1) * lines]])
+            order['invoice_method'] = 'manual'
+            values.append(order)
+        return [s.id for s in pool.get('sale.sale').create(values)]
+
+    def codes(pool, sale_ids):
+        "(shipment, code) of every unit to pick"
+        result = []
+        for sale in pool.get('sale.sale').browse(sale_ids):
+            shipment, = sale.shipments
+            assert shipment.state == 'assigned', shipment.state
+            result.extend((shipment.id, m.product.identifiers[0].code)
+                for m in shipment.scan_moves('pick')
+                for _ in range(int(m.quantity)))
+        return result
+
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    server_conf = os.path.join(args.workdir, 'trytond-http.conf')
+    with open(conf) as fp, open(server_conf, 'w') as out:
+        out.write(fp.read() + f"\n[web]\nlisten = 127.0.0.1:{port}\n")
+    trytond = os.path.join(os.path.dirname(sys.executable), 'trytond')
+    server = subprocess.Popen(
+        [trytond, '-c', server_conf, '-d', database_of(args, True)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f'http://127.0.0.1:{port}/{database_of(args, True)}/rpc/'
+
+    def call(method, *params, session=None):
+        headers = {'Content-Type': 'application/json'}
+        if session:
+            headers['Authorization'] = 'Session ' + session
+        request = urllib.request.Request(url, data=json.dumps({
+                    'id': 1, 'method': method,
+                    # the model methods take the context last, as sao sends
+                    'params': list(params) + ([{}] if session else []),
+                    }).encode(), headers=headers)
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            result = json.loads(answer.read())
+        assert not result.get('error'), result['error']
+        return result['result']
+    try:
+        work = {}
+        for lines, count in [(5, scans // 5), (200, 1)]:
+            sale_ids = tools.server_call(config, shipments, lines, count)
+            tools.advance_orders(config, sale_ids, 'assigned')
+            work[lines] = tools.server_call(config, codes, sale_ids)[:scans]
+        for _ in range(600):
+            try:
+                user_id, key = call('common.db.login', 'warehouse',
+                    {'password': tools.DEMO_PASSWORD}, 'en')[:2]
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("the trytond server did not answer")
+        session = base64.b64encode(
+            f'warehouse:{user_id}:{key}'.encode()).decode()
+        print(f"\none scan as the scan station sends it (JSON-RPC over "
+            f"HTTP to trytond on 127.0.0.1 as the warehouse operator: scan, "
+            f"then read its result; {scans} scans):")
+        print(f"  {'lines':>8}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
+        rows = {}
+        for lines, todo in work.items():
+            samples = []
+            for shipment_id, code in todo:
+                start = time.perf_counter()
+                scan_id = call('model.sale.flow.scan.scan',
+                    shipment_id, code, None, None, session=session)
+                result, = call('model.sale.flow.scan.read', [scan_id],
+                    ['result', 'message'], session=session)
+                samples.append((time.perf_counter() - start) * 1000)
+                assert result['result'] == 'accepted', result['message']
+            samples.sort()
+            rows[lines] = (statistics.median(samples),
+                samples[int(len(samples) * 0.95) - 1], samples[-1])
+            print(f"  {lines:>8}" + ''.join(
+                    f"{v:>10.1f}" for v in rows[lines]))
+        print(f"  200 / 5 lines: p50 x{rows[200][0] / rows[5][0]:.2f}, "
+            f"p95 x{rows[200][1] / rows[5][1]:.2f}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def review_scaling(args, config):
     """The stock check and the review of many orders in one call against
     one order, and the duplicate check against few and many existing
@@ -637,6 +746,8 @@ def main():
     parser.add_argument('--rebuild', action='store_true')
     parser.add_argument('--review-batch', type=int, default=500,
         help="orders reviewed in one call (0: skip)")
+    parser.add_argument('--scan-round-trip', type=int, default=100,
+        help="scans sent over HTTP to a trytond server (0: skip)")
     parser.add_argument('--duplicates', type=lambda v: [
             int(x) for x in v.split(',')], default=[],
         help="existing order counts for the duplicate check, "
@@ -682,6 +793,8 @@ def main():
     from proteus import config as pconfig
     config = pconfig.TrytondConfig(database_of(args, True), config_file=conf)
     scan_scaling(args, config)
+    if args.scan_round_trip:
+        scan_round_trip(args, conf, config, scans=args.scan_round_trip)
     if args.review_batch:
         review_scaling(args, config)
 
