@@ -62,6 +62,7 @@ MENUS = {
     'to_sign': "销售流程 ‣ 待签收发货单",  # the signing link is made there
     'board': "销售流程 ‣ 流程看板",
     'statistics': "销售流程 ‣ 统计 ‣ 按期间销售",
+    'flow_chart': "销售流程 ‣ 销售流程图",
     }
 TABS = {
     'orders_released': "已放行",    # the tab of Orders with released orders
@@ -831,6 +832,18 @@ class Walk:
         self.login('manager')
         self.begin('board')
         self.open_list('board', rows="the stages of the board")
+        self.done()
+
+        self.begin('flow-chart')
+        self.open_list('flow_chart', rows="the row of the flow chart")
+        # the dates' cell: the company's is a link to the company
+        self.pane().locator('.treeview tbody tr td').nth(1).dblclick()
+        self.wait_js("() => Array.from(document.querySelectorAll("
+            "'.form img')).some(i => i.complete && i.naturalWidth > 600)",
+            "the drawn flow chart")
+        self.need(self.pane().locator('.treeview tbody tr td').first,
+            "the steps and paths beside the chart")
+        self.idle()
         self.done()
 
         self.begin('statistics')
