@@ -215,8 +215,10 @@ def figures():
                         & (earlier.id < check.id)))
                 & in_period(check.checked_at)
                 & check.sale.in_(orders))):
-        result['sufficient' if status == 'sufficient' else 'short'][
-            'sales'].add(sale_id)
+        if status == 'sufficient':
+            result['sufficient']['sales'].add(sale_id)
+        elif status in {'short', 'partly_short'}:
+            result['short']['sales'].add(sale_id)
     result['stock_decision']['sales'] = (
         result['sufficient']['sales'] | result['short']['sales'])
     stock_decision = StockDecision.__table__()

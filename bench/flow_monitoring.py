@@ -36,7 +36,6 @@ bench/run.py.
 """
 
 import argparse
-import base64
 import datetime as dt
 import os
 import sys
@@ -78,7 +77,7 @@ def build_database(args, conf, today):
         shipment, = Sale(sale_id).shipments
         Signature.sign(shipment.id, {
                 'signer': "Ms. Gao",
-                'image': base64.b64encode(b'signature').decode(),
+                'image': tools.signature_image(),
                 'lines': [{'move': m.id, 'accepted': m.quantity,
                         'refused': 0} for m in shipment.outgoing_moves],
                 })
@@ -582,7 +581,7 @@ def bare_board(pool):
         f'ship AS ({SHIPMENTS}), inv AS ({INVOICES}), '
         f"st AS (SELECT sale, {position['ordered']} AS pos, "
         'create_date AS at FROM o '
-        f"UNION ALL SELECT l.sale, {position['stock_checked']}, "
+        f"UNION ALL SELECT k.sale, {position['stock_checked']}, "
         'min(k.checked_at) FROM sale_flow_stock_check AS k '
         'JOIN o ON o.sale = k.sale GROUP BY k.sale '
         "UNION ALL SELECT d.sale, CASE d.decision WHEN 'submitted' "

@@ -12,9 +12,10 @@ warehouse operator assigns its shipment from the queue of shipments to
 assign, scans it and picks and packs it on the scan screen, the shipping
 clerk records the tracking number, ships and makes the signing link,
 the customer signs on a 390 px phone page, and the manager opens the
-flow board, the statistics per period and the order's timeline.  Each
-step is done logged in as the role that owns it (the demo's role users,
-in Chinese) and leaves a screenshot NN-role-step.png in --out.
+flow board, the flow chart, the statistics per period and the order's
+timeline.  Each step is done logged in as the role that owns it (the
+demo's role users, in Chinese) and leaves a screenshot NN-role-step.png
+in --out.
 
 It fails (exit 1, with a screenshot FAIL-NN-role-step.png) on an error
 dialog of the client, a JavaScript error, a failed request, a field or
