@@ -165,7 +165,8 @@ def figures():
         name = steps[step]
         if name in STEP_BOXES:
             result[name]['sales'].add(sale_id)
-            seconds[name].append(value)
+            # PostgreSQL gives the seconds as numeric
+            seconds[name].append(float(value))
     for name, values in seconds.items():
         values.sort()
         result[name].update(
