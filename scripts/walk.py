@@ -837,8 +837,9 @@ class Walk:
 
         self.begin('flow-chart')
         self.open_list('flow_chart', rows="the row of the flow chart")
-        # the dates' cell: the company's is a link to the company
-        self.pane().locator('.treeview tbody tr td').nth(1).dblclick()
+        # the cell of the first date (after the selection box and the
+        # company's, which is a link to the company)
+        self.pane().locator('.treeview tbody tr td').nth(2).dblclick()
         self.wait_js("() => Array.from(document.querySelectorAll("
             "'.form img')).some(i => i.complete && i.naturalWidth > 600)",
             "the drawn flow chart")
