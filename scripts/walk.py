@@ -837,9 +837,9 @@ class Walk:
 
         self.begin('flow-chart')
         self.open_list('flow_chart', rows="the row of the flow chart")
-        # the cell of the first date (after the selection box and the
-        # company's, which is a link to the company)
-        self.pane().locator('.treeview tbody tr td').nth(2).dblclick()
+        # a date's cell (the company's is a link to the company)
+        self.pane().locator('.treeview tbody tr td').filter(
+            has_text=re.compile(r'^\s*\d{4}-\d{2}-\d{2}\s*$')).first.dblclick()
         self.wait_js("() => Array.from(document.querySelectorAll("
             "'.form img')).some(i => i.complete && i.naturalWidth > 600)",
             "the drawn flow chart")
