@@ -194,6 +194,7 @@ class Abstract(ModelSQL, ModelView):
         if cls._stage_steps_only:
             where &= durations.step != steps.index('order_to_signature')
         return durations.select(
+            durations.sale,
             durations.step, durations.seconds, durations.user, durations.at,
             durations.channel, durations.carrier, durations.warehouse,
             where=where)

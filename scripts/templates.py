@@ -580,6 +580,41 @@ def sales_statistics():
                 products_widths]))
 
 
+def flow_chart():
+    """销售流程图: the chart of the context's orders on one landscape page,
+    with the steps and paths as a table"""
+    columns = [
+        ("Orders", 'row.orders'),
+        ("Share %", "format_number(row.share, user.language, digits=1) "
+            "if row.share is not None else ''"),
+        ("Now", "row.orders_now if row.orders_now is not None else ''"),
+        ("Late", "row.late or ''"),
+        ("Median (h)", "format_number(row.median, user.language, digits=2) "
+            "if row.median is not None else ''"),
+        ("90th Percentile (h)", "format_number(row.p90, user.language, "
+            "digits=2) if row.p90 is not None else ''"),
+        ]
+    # landscape: 26.7 cm between the margins
+    widths = [8.7, 2.4] + [2.6] * len(columns)
+    elements = table('Elements', widths,
+        directive_row('for each="row in elements"', len(widths)),
+        row(cell(p(d('row.element_string'), style='Label')),
+            cell(p(d('row.kind_string'), style='Label')),
+            *(cell(p(d(expression), style='Figure'))
+                for _, expression in columns)),
+        directive_row('/for', len(widths)),
+        header=head_row("Step or Path", "Kind",
+            *(right(label) for label, _ in columns)))
+    body = (
+        company_header()
+        + p(d('title'), style='Title')
+        + p(image('chart_image', '26.7cm', '9.07cm', "Flow Chart"))
+        + p(t("Bottleneck:") + ' ' + d('bottleneck or \'\''),
+            style='Heading')
+        + elements)
+    return landscape(document(body, [('Elements', widths)]))
+
+
 def landscape(document):
     "The document on A4 landscape, its tables as wide as the page"
     for portrait, wide in [
@@ -599,7 +634,8 @@ def main():
             ('picking_list', picking_list),
             ('delivery_note', delivery_note),
             ('order_confirmation', order_confirmation),
-            ('sales_statistics', sales_statistics)]:
+            ('sales_statistics', sales_statistics),
+            ('flow_chart', flow_chart)]:
         path = os.path.join(REPORT, name + '.fodt')
         with open(path, 'w', encoding='utf-8') as fp:
             fp.write(build())

@@ -12,9 +12,10 @@ warehouse operator assigns its shipment from the queue of shipments to
 assign, scans it and picks and packs it on the scan screen, the shipping
 clerk records the tracking number, ships and makes the signing link,
 the customer signs on a 390 px phone page, and the manager opens the
-flow board, the statistics per period and the order's timeline.  Each
-step is done logged in as the role that owns it (the demo's role users,
-in Chinese) and leaves a screenshot NN-role-step.png in --out.
+flow board, the flow chart, the statistics per period and the order's
+timeline.  Each step is done logged in as the role that owns it (the
+demo's role users, in Chinese) and leaves a screenshot NN-role-step.png
+in --out.
 
 It fails (exit 1, with a screenshot FAIL-NN-role-step.png) on an error
 dialog of the client, a JavaScript error, a failed request, a field or
@@ -62,6 +63,7 @@ MENUS = {
     'to_sign': "销售流程 ‣ 待签收发货单",  # the signing link is made there
     'board': "销售流程 ‣ 流程看板",
     'statistics': "销售流程 ‣ 统计 ‣ 按期间销售",
+    'flow_chart': "销售流程 ‣ 销售流程图",
     }
 TABS = {
     'orders_released': "已放行",    # the tab of Orders with released orders
@@ -831,6 +833,19 @@ class Walk:
         self.login('manager')
         self.begin('board')
         self.open_list('board', rows="the stages of the board")
+        self.done()
+
+        self.begin('flow-chart')
+        self.open_list('flow_chart', rows="the row of the flow chart")
+        # a date's cell (the company's is a link to the company)
+        self.pane().locator('.treeview tbody tr td').filter(
+            has_text=re.compile(r'^\s*\d{4}-\d{2}-\d{2}\s*$')).first.dblclick()
+        self.wait_js("() => Array.from(document.querySelectorAll("
+            "'.form img')).some(i => i.complete && i.naturalWidth > 600)",
+            "the drawn flow chart")
+        self.need(self.pane().locator('.treeview tbody tr td').first,
+            "the steps and paths beside the chart")
+        self.idle()
         self.done()
 
         self.begin('statistics')

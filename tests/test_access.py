@@ -542,6 +542,35 @@ class AccessMatrixTestCase(unittest.TestCase):
             self.assertEqual(self.read(model, shipment_id)['state'], after)
         self.assertMatrix()
 
+    def test_flow_chart(self):
+        "The flow chart is read and printed as the flow board is read"
+        def action(pool):
+            return pool.get('ir.model.data').get_id(
+                'sale_flow', 'report_flow_chart')
+        # as the clients print: the action of the report
+        data = {'action_id': server_call(self.config, action),
+            'model': 'sale.flow.chart', 'id': 1, 'ids': [1]}
+        refused = set()
+        for login in self.users:
+            expected = self.outcome(login, 'sale.flow.board', 'search_read',
+                [], 0, None, None, ['orders'])
+            if expected == 'refused':
+                refused.add(login)
+            for name, fields_ in [
+                    ('sale.flow.chart', ['orders', 'bottleneck', 'image']),
+                    ('sale.flow.chart.element', ['orders', 'sales'])]:
+                got = self.outcome(login, name, 'search_read',
+                    [], 0, None, None, fields_)
+                self.check((name, login), expected, got)
+            got = self.outcome(login, 'sale_flow.flow_chart', 'execute',
+                [1], data, type='report')
+            self.check(('sale_flow.flow_chart', login), expected, got)
+        self.assertEqual(refused & {'manager', 'admin'}, set())
+        self.assertLessEqual(
+            {'clerk', 'reviewer', 'warehouse', 'shipping', 'outsider'},
+            refused)
+        self.assertMatrix()
+
     def test_rpc_methods(self):
         "Every RPC method the module adds, as every role"
         def methods(pool):
