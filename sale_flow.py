@@ -16,7 +16,7 @@ from sql.operators import Equal
 
 from trytond.i18n import gettext
 from trytond.model import Exclude, fields
-from trytond.model.exceptions import AccessError
+from trytond.model.exceptions import AccessError, SQLConstraintError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.rpc import RPC
@@ -24,7 +24,7 @@ from trytond.transaction import Transaction
 
 from .access import FlowAccessMixin, flow_rpc
 from .common import CHANNELS, address_text
-from .exceptions import IntakeError
+from .exceptions import IntakeError, IntakeReceivedMeanwhile
 
 # Channels whose orders always carry the sender's reference
 REFERENCE_REQUIRED = {'web'}
@@ -100,7 +100,7 @@ class Sale(FlowAccessMixin, metaclass=PoolMeta):
         existing = cls._intake_existing(company, orders)
         result, to_create, addresses = cls._intake_build(
             company, orders, existing, countries)
-        cls._intake_save(to_create, addresses)
+        cls._intake_save(company, orders, to_create, addresses)
         return [s.id for s in result]
 
     @classmethod
@@ -300,11 +300,25 @@ class Sale(FlowAccessMixin, metaclass=PoolMeta):
         return result, to_create, addresses
 
     @classmethod
-    def _intake_save(cls, sales, addresses):
-        "Save the new addresses, then the new sales"
+    def _intake_save(cls, company, orders, sales, addresses):
+        """Save the new addresses, then the new sales; when another call
+        received one of the orders meanwhile, run the call again"""
         Address = Pool().get('party.address')
         Address.save(addresses)
-        cls.save(sales)
+        try:
+            cls.save(sales)
+        except SQLConstraintError as exception:
+            # The other call's sale was committed after this transaction's
+            # snapshot (the insert waited for it on the unique constraint):
+            # only a new transaction sees it (see doc/design.rst, Intake)
+            keys = {(s.channel, s.party.id, s.intake_reference)
+                for s in sales if s.intake_reference}
+            with Transaction().new_transaction(readonly=True):
+                meanwhile = cls._intake_existing(
+                    Pool().get('company.company')(company.id), orders)
+                if keys & set(meanwhile):
+                    raise IntakeReceivedMeanwhile() from exception
+            raise
 
 
 def _label(order):
