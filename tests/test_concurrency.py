@@ -24,7 +24,9 @@ from trytond.tests.tools import activate_modules
 from trytond.transaction import Transaction
 
 from .. import common
-from .tools import advance_orders, create_orders, server_call, setup_demo_small
+from .tools import (
+    advance_orders, create_orders, server_call, setup_demo_small,
+    signature_image)
 
 
 @unittest.skipUnless(
@@ -392,3 +394,55 @@ class OperatorsWaitTestCase(unittest.TestCase):
             return sorted(s.state for s in Shipment.browse(shipment_ids))
         self.assertEqual(server_call(self.config, states),
             ['assigned', 'waiting'])
+
+    def test_signatures_wait(self):
+        """Two clerks record the signature of a shipment a third transaction
+        holds: one signature, the other told it is signed, no lock error"""
+        sale_ids = create_orders(config=self.config, count=1, lines=(1, 1),
+            quantity=(1, 1))
+        advance_orders(config=self.config, sale_ids=sale_ids,
+            stage='shipped')
+
+        def values(pool):
+            Sale = pool.get('sale.sale')
+            shipment, = Sale(sale_ids[0]).shipments
+            party = shipment.customer
+            phones = [''.join(c for c in m.value if c.isdigit())
+                for m in party.contact_mechanisms
+                if m.type in {'phone', 'mobile'} and m.value]
+            return shipment.id, {
+                'signer': party.name,
+                'identity': phones[0][-4:] if phones else '',
+                'image': signature_image(),
+                'lines': [{'move': m.id, 'accepted': m.quantity}
+                    for m in shipment.outgoing_moves
+                    if m.state != 'cancelled' and m.quantity],
+                }
+        shipment_id, signed = server_call(self.config, values)
+
+        def message(pool):
+            Shipment = pool.get('stock.shipment.out')
+            with Transaction().set_context(language=clients[0].context.get(
+                        'language')):
+                return gettext('sale_flow.msg_signature_unique_shipment',
+                    shipment=Shipment(shipment_id).rec_name)
+        clients = [_rpc_client(self.config, 'shipping') for _ in range(2)]
+        already = server_call(self.config, message)
+        held = threading.Event()
+        holder = _hold_lock(self.config, 'stock_shipment_out', [shipment_id],
+            2, held)
+        results = _in_threads([
+                (lambda c=c: c.model('sale.flow.signature', 'sign',
+                        shipment_id, signed))
+                for c in clients])
+        holder.join()
+        self.assertEqual(sorted(r[0] for r in results), ['error', 'ok'],
+            results)
+        error, = [r[1] for r in results if r[0] == 'error']
+        self.assertIn(already, str(error))
+
+        def signatures(pool):
+            Shipment = pool.get('stock.shipment.out')
+            shipment = Shipment(shipment_id)
+            return shipment.state, len(shipment.signatures)
+        self.assertEqual(server_call(self.config, signatures), ('done', 1))
