@@ -18,8 +18,8 @@ from sql.functions import DateTrunc, Extract, Function
 
 from trytond import backend
 from trytond.i18n import gettext
+from trytond.model import fields
 from trytond.pool import Pool
-from trytond.tools import reduce_ids
 from trytond.transaction import Transaction
 
 from .exceptions import BusyError, LockWaited
@@ -167,7 +167,7 @@ def lock_records(records):
             ids <= locked):
         return
     table = Model.__table__()
-    where = reduce_ids(table.id, sorted(ids))
+    where = fields.SQL_OPERATORS['in'](table.id, sorted(ids))
     with waiting_for_lock(table, where):
         cursor = transaction.connection.cursor()
         cursor.execute(*table.select(Literal(1), where=where,
