@@ -2,19 +2,27 @@
 # this repository contains the full copyright notices and license terms.
 """What several steps of the flow share, and nothing else: messages kept
 to be rendered in the reader's language, the order channels, the scan
-results that are refusals, and the SQL expressions of dates the reporting
-models (statistics, monitoring, evaluation) group by, and the transition
-decorator of the overrides of Tryton's transitions."""
+results that are refusals, the SQL expressions of dates the reporting
+models (statistics, monitoring, evaluation) group by, the transition
+decorator of the overrides of Tryton's transitions, and the row locks of
+operators working on the same goods."""
 
+import threading
+import time
+from contextlib import contextmanager
 from decimal import Decimal
 from functools import wraps
 
+from sql import For, Literal
 from sql.functions import DateTrunc, Extract, Function
 
 from trytond import backend
 from trytond.i18n import gettext
+from trytond.model import fields
 from trytond.pool import Pool
 from trytond.transaction import Transaction
+
+from .exceptions import BusyError, LockWaited
 
 CHANNELS = [
     ('phone', "Phone"),
@@ -118,3 +126,113 @@ def period_start(date, period=None):
             return SQLiteDate(date, '-6 days', 'weekday 1')
         return DateTrunc('week', date)
     return DateTrunc(period, date)
+
+
+# How long (seconds) an operator's request waits for another's transaction
+# on the same goods (scan, undo, signature, Tryton's assign_try) before the
+# operator is told they are busy
+LOCK_TIMEOUT = 15
+# PostgreSQL's error codes: lock not available (NOWAIT, lock_timeout), query
+# cancelled (statement_timeout), serialization failure
+_LOCK_NOT_AVAILABLE = '55P03'
+_QUERY_CANCELED = '57014'
+_SERIALIZATION_FAILURE = '40001'
+# The wait of the request running in this thread, kept across the restarts
+# of its transaction: the deadline and when the request was restarted
+_wait_state = threading.local()
+# a transaction started this soon after a restart is the restarted request
+_RESTART_WINDOW = 5 * 10 ** 9
+
+
+def lock_records(records):
+    """Lock the records (of one model) for update until the transaction
+    ends, as Model.lock does; on PostgreSQL a request meeting another
+    transaction's lock waits for it to end, then runs again (see
+    waiting_for_lock)"""
+    records = [r for r in records if r.id is not None and r.id >= 0]
+    if not records:
+        return
+    Model = records[0].__class__
+    if backend.name != 'postgresql':
+        # SQLite runs one writing transaction at a time: Tryton's own lock
+        Model.lock(records)
+        return
+    transaction = Transaction()
+    new = set(transaction.create_records[Model.__name__])
+    ids = {r.id for r in records} - new
+    # Tryton's lock records of the transaction: Model.lock of these records
+    # is then a no-op too
+    locked = transaction._locked_records[Model._table]
+    if not ids or Model._table in transaction._locked_tables or (
+            ids <= locked):
+        return
+    table = Model.__table__()
+    where = fields.SQL_OPERATORS['in'](table.id, sorted(ids))
+    with waiting_for_lock(table, where):
+        cursor = transaction.connection.cursor()
+        cursor.execute(*table.select(Literal(1), where=where,
+                for_=For('UPDATE', nowait=True)))
+    locked.update(ids)
+
+
+@contextmanager
+def waiting_for_lock(table, where):
+    """Run the block, which locks rows of table (where) with NOWAIT.  When
+    another transaction holds them (PostgreSQL), roll back, wait for that
+    transaction to end with a plain FOR SHARE on the same rows (LOCK_TIMEOUT
+    at most over all the restarts of the request, then BusyError) and raise
+    LockWaited: the dispatcher runs the request again in a new transaction,
+    which reads what the other one wrote."""
+    if backend.name != 'postgresql':
+        yield
+        return
+    try:
+        yield
+    except backend.DatabaseOperationalError as exception:
+        if getattr(exception, 'sqlstate', None) != _LOCK_NOT_AVAILABLE:
+            raise
+        _wait_for(table, where, exception)
+    else:
+        _wait_state.__dict__.clear()
+
+
+def _wait_for(table, where, exception):
+    "Wait until the rows are free, then raise LockWaited (or BusyError)"
+    transaction = Transaction()
+    connection = transaction.connection
+    connection.rollback()
+    now = time.monotonic_ns()
+    deadline = getattr(_wait_state, 'deadline', None)
+    restarted = getattr(_wait_state, 'restarted', None)
+    if (deadline is None or restarted is None
+            or not 0 <= transaction.started_at - restarted
+            < _RESTART_WINDOW):
+        # the first wait of this request
+        deadline = now + LOCK_TIMEOUT * 10 ** 9
+    _wait_state.__dict__.clear()
+    milliseconds = (deadline - now) // 10 ** 6
+    if milliseconds <= 0:
+        raise _busy() from exception
+    cursor = connection.cursor()
+    try:
+        cursor.execute('SELECT set_config(%s, %s, true)',
+            ('lock_timeout', '%dms' % milliseconds))
+        cursor.execute(*table.select(Literal(1), where=where,
+                for_=For('SHARE')))
+    except backend.DatabaseOperationalError as error:
+        connection.rollback()
+        code = getattr(error, 'sqlstate', None)
+        if code in {_LOCK_NOT_AVAILABLE, _QUERY_CANCELED}:
+            raise _busy() from exception
+        if code != _SERIALIZATION_FAILURE:
+            raise
+        # the other transaction changed the rows and ended
+    else:
+        connection.rollback()
+    _wait_state.deadline = deadline
+    _wait_state.restarted = time.monotonic_ns()
+    raise LockWaited() from exception
+
+
+def _busy():
+    return BusyError(gettext('sale_flow.msg_goods_busy', seconds=LOCK_TIMEOUT))

@@ -4,10 +4,16 @@
 
 from trytond.exceptions import UserError
 from trytond.model.exceptions import ValidationError
+from trytond.transaction import TransactionError
 
 
 class IntakeError(UserError):
     pass
+
+
+class IntakeReceivedMeanwhile(TransactionError):
+    """Another transaction received an order of the intake meanwhile: the
+    call runs again (Tryton's dispatcher starts it anew) and returns it"""
 
 
 class ReviewError(UserError):
@@ -48,3 +54,12 @@ class SignatureIdentityError(SignatureError):
 
 class DocumentError(UserError):
     pass
+
+
+class BusyError(UserError):
+    "Another operator's transaction kept the goods longer than we wait"
+
+
+class LockWaited(TransactionError):
+    """The transaction that held the records has ended: the request runs
+    again (Tryton's dispatcher starts it anew) and reads what it wrote"""

@@ -16,7 +16,7 @@ from sql.operators import Equal
 
 from trytond.i18n import gettext
 from trytond.model import Exclude, fields
-from trytond.model.exceptions import AccessError
+from trytond.model.exceptions import AccessError, SQLConstraintError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.rpc import RPC
@@ -24,7 +24,7 @@ from trytond.transaction import Transaction
 
 from .access import FlowAccessMixin, flow_rpc
 from .common import CHANNELS, address_text
-from .exceptions import IntakeError
+from .exceptions import IntakeError, IntakeReceivedMeanwhile
 
 # Channels whose orders always carry the sender's reference
 REFERENCE_REQUIRED = {'web'}
@@ -89,15 +89,26 @@ class Sale(FlowAccessMixin, metaclass=PoolMeta):
         is not created again: its existing sale is returned.
         Nothing is created when any order is wrong.
         """
-        pool = Pool()
-        Party = pool.get('party.party')
-        Product = pool.get('product.product')
-        Address = pool.get('party.address')
-        Country = pool.get('country.country')
-        Company = pool.get('company.company')
-        Line = pool.get('sale.line')
-        User = pool.get('res.user')
+        company = cls._intake_company()
+        if not isinstance(orders, (list, tuple)):
+            orders = [orders]
+        orders = cls._intake_read(orders)
+        parties = cls._intake_customers(orders)
+        products = cls._intake_products(orders)
+        countries = cls._intake_countries(orders)
+        cls._intake_validate(orders, parties, products, countries)
+        existing = cls._intake_existing(company, orders)
+        result, to_create, addresses = cls._intake_build(
+            company, orders, existing, countries)
+        cls._intake_save(company, orders, to_create, addresses)
+        return [s.id for s in result]
 
+    @classmethod
+    def _intake_company(cls):
+        "The company of the context, which the user must belong to"
+        pool = Pool()
+        Company = pool.get('company.company')
+        User = pool.get('res.user')
         company_id = Transaction().context.get('company')
         if not company_id:
             raise IntakeError(gettext('sale_flow.msg_intake_no_company'))
@@ -109,119 +120,122 @@ class Sale(FlowAccessMixin, metaclass=PoolMeta):
         if user and company not in User(user).companies:
             raise AccessError(gettext(
                     'sale_flow.msg_intake_company', company=company.rec_name))
-        if not isinstance(orders, (list, tuple)):
-            orders = [orders]
+        return company
 
-        def error(order, message, **kwargs):
-            raise IntakeError(gettext(
-                    'sale_flow.msg_intake_order', order=_label(order),
-                    error=gettext(message, **kwargs)))
-
-        # Read what the orders name in one search per model
-        customer_codes, product_codes, country_codes = set(), set(), set()
+    @classmethod
+    def _intake_read(cls, orders):
+        """Copies of the orders (the caller's dictionaries are left as they
+        are) once their shape is checked: channel, reference, customer,
+        lines and addresses"""
+        result = []
         for order in orders:
             if not isinstance(order, dict):
                 raise IntakeError(gettext(
                         'sale_flow.msg_intake_not_order', value=repr(order)))
+            order = dict(order)
             channel = order.get('channel')
             if channel not in dict(CHANNELS):
-                error(order, 'sale_flow.msg_intake_channel',
+                _error(order, 'sale_flow.msg_intake_channel',
                     value=channel, channels=', '.join(dict(CHANNELS)))
             reference = order.get('reference')
             if reference is not None and not isinstance(reference, str):
                 reference = order['reference'] = str(reference)
             if channel in REFERENCE_REQUIRED and not (
                     reference and reference.strip()):
-                error(order, 'sale_flow.msg_intake_reference_required',
+                _error(order, 'sale_flow.msg_intake_reference_required',
                     channel=channel)
             customer = order.get('customer')
             if not customer or not isinstance(customer, str):
-                error(order, 'sale_flow.msg_intake_customer',
+                _error(order, 'sale_flow.msg_intake_customer',
                     value=customer)
-            customer_codes.add(customer)
             lines = order.get('lines')
             if not lines or not isinstance(lines, (list, tuple)):
-                error(order, 'sale_flow.msg_intake_no_lines')
+                _error(order, 'sale_flow.msg_intake_no_lines')
             for i, line in enumerate(lines, 1):
                 if not isinstance(line, dict) or not isinstance(
                         line.get('product'), str):
-                    error(order, 'sale_flow.msg_intake_line_product',
+                    _error(order, 'sale_flow.msg_intake_line_product',
                         line=i, value=line.get('product')
                         if isinstance(line, dict) else line)
-                product_codes.add(line['product'])
+            order['lines'] = [dict(line) for line in lines]
             for key in ['shipment_address', 'invoice_address']:
-                if order.get(key):
-                    if not isinstance(order[key], dict):
-                        error(order, 'sale_flow.msg_intake_address',
-                            field=key, value=order[key])
-                    if order[key].get('country'):
-                        country_codes.add(order[key]['country'])
+                if order.get(key) and not isinstance(order[key], dict):
+                    _error(order, 'sale_flow.msg_intake_address',
+                        field=key, value=order[key])
+            result.append(order)
+        return result
 
+    @classmethod
+    def _intake_customers(cls, orders):
+        "The customers the orders name, by code and identifier (one search)"
+        Party = Pool().get('party.party')
+        codes = list({o['customer'] for o in orders})
         parties = {}
         for party in Party.search(['OR',
-                    ('code', 'in', list(customer_codes)),
-                    ('identifiers.code', 'in', list(customer_codes)),
+                    ('code', 'in', codes),
+                    ('identifiers.code', 'in', codes),
                     ]):
             parties[party.code] = party
             for identifier in party.identifiers:
                 parties.setdefault(identifier.code, party)
+        return parties
+
+    @classmethod
+    def _intake_products(cls, orders):
+        """The salable products the orders' lines name, by code and
+        identifier (one search)"""
+        Product = Pool().get('product.product')
+        codes = list({l['product'] for o in orders for l in o['lines']})
         products = {}
         for product in Product.search(['OR',
-                    ('code', 'in', list(product_codes)),
-                    ('identifiers.code', 'in', list(product_codes)),
+                    ('code', 'in', codes),
+                    ('identifiers.code', 'in', codes),
                     ]):
             if product.salable:
                 products[product.code] = product
                 for identifier in product.identifiers:
                     products.setdefault(identifier.code, product)
-        countries = {c.code: c for c in Country.search(
-                [('code', 'in', list(country_codes))])}
+        return products
 
-        # Validate every order before anything is created
+    @classmethod
+    def _intake_countries(cls, orders):
+        "The countries of the orders' addresses, by code (one search)"
+        Country = Pool().get('country.country')
+        codes = list({o[k]['country'] for o in orders
+                for k in ['shipment_address', 'invoice_address']
+                if o.get(k) and o[k].get('country')})
+        return {c.code: c for c in Country.search([('code', 'in', codes)])}
+
+    @classmethod
+    def _intake_validate(cls, orders, parties, products, countries):
+        """Check every order before anything is created, and set on the
+        copies the customer (_party) and for each line the product,
+        quantity and unit price read (_product, _quantity, _unit_price)"""
         for order in orders:
             party = parties.get(order['customer'])
             if not party:
-                error(order, 'sale_flow.msg_intake_customer',
+                _error(order, 'sale_flow.msg_intake_customer',
                     value=order['customer'])
             order['_party'] = party
             for i, line in enumerate(order['lines'], 1):
                 product = products.get(line['product'])
                 if not product:
-                    error(order, 'sale_flow.msg_intake_line_product',
+                    _error(order, 'sale_flow.msg_intake_line_product',
                         line=i, value=line['product'])
                 line['_product'] = product
-                try:
-                    quantity = float(line.get('quantity'))
-                except (TypeError, ValueError):
-                    quantity = None
-                if (quantity is None or not math.isfinite(quantity)
-                        or not quantity > 0):
-                    error(order, 'sale_flow.msg_intake_line_quantity',
-                        line=i, value=line.get('quantity'))
-                unit = product.sale_uom
-                if unit.round(quantity) != quantity:
-                    error(order, 'sale_flow.msg_intake_line_digits',
-                        line=i, value=line.get('quantity'),
-                        unit=unit.rec_name, digits=unit.digits)
-                line['_quantity'] = quantity
-                unit_price = line.get('unit_price')
-                if unit_price is not None:
-                    try:
-                        unit_price = Decimal(str(unit_price))
-                    except InvalidOperation:
-                        unit_price = Decimal(-1)
-                    if not unit_price.is_finite() or unit_price < 0:
-                        error(order, 'sale_flow.msg_intake_line_price',
-                            line=i, value=line.get('unit_price'))
-                line['_unit_price'] = unit_price
+                line['_quantity'] = _intake_quantity(order, i, line, product)
+                line['_unit_price'] = _intake_unit_price(order, i, line)
             for key in ['shipment_address', 'invoice_address']:
                 value = order.get(key)
                 if value and value.get('country') and (
                         value['country'] not in countries):
-                    error(order, 'sale_flow.msg_intake_country',
+                    _error(order, 'sale_flow.msg_intake_country',
                         field=key, value=value['country'])
 
-        # Orders already received are returned, not created again
+    @classmethod
+    def _intake_existing(cls, company, orders):
+        """The sales already received for the orders, by (channel, customer
+        id, reference)"""
         existing = {}
         references = [o['reference'] for o in orders if o.get('reference')]
         if references:
@@ -231,7 +245,16 @@ class Sale(FlowAccessMixin, metaclass=PoolMeta):
                         ]):
                 existing[(sale.channel, sale.party.id,
                         sale.intake_reference)] = sale
+        return existing
 
+    @classmethod
+    def _intake_build(cls, company, orders, existing, countries):
+        """The sale of each order (not saved), the new sales among them and
+        the new addresses to save first; an order received already, or
+        twice in the call, gets the same sale"""
+        pool = Pool()
+        Address = pool.get('party.address')
+        Line = pool.get('sale.line')
         to_create, addresses, result = [], [], []
         received = dict(existing)
         for order in orders:
@@ -274,15 +297,73 @@ class Sale(FlowAccessMixin, metaclass=PoolMeta):
             result.append(sale)
             if order.get('reference'):
                 received[key] = sale
+        return result, to_create, addresses
+
+    @classmethod
+    def _intake_save(cls, company, orders, sales, addresses):
+        """Save the new addresses, then the new sales; when another call
+        received one of the orders meanwhile, run the call again"""
+        Address = Pool().get('party.address')
         Address.save(addresses)
-        cls.save(to_create)
-        return [s.id for s in result]
+        try:
+            cls.save(sales)
+        except SQLConstraintError as exception:
+            # The other call's sale was committed after this transaction's
+            # snapshot (the insert waited for it on the unique constraint):
+            # only a new transaction sees it (see doc/design.rst, Intake)
+            keys = {(s.channel, s.party.id, s.intake_reference)
+                for s in sales if s.intake_reference}
+            with Transaction().new_transaction(readonly=True):
+                meanwhile = cls._intake_existing(
+                    Pool().get('company.company')(company.id), orders)
+                if keys & set(meanwhile):
+                    raise IntakeReceivedMeanwhile() from exception
+            raise
 
 
 def _label(order):
     if isinstance(order, dict):
         return order.get('reference') or order.get('customer') or '?'
     return '?'
+
+
+def _error(order, message, **kwargs):
+    "Refuse the order with the message"
+    raise IntakeError(gettext(
+            'sale_flow.msg_intake_order', order=_label(order),
+            error=gettext(message, **kwargs)))
+
+
+def _intake_quantity(order, i, line, product):
+    "The quantity of the order's line i: a number > 0 in the sale unit"
+    try:
+        quantity = float(line.get('quantity'))
+    except (TypeError, ValueError):
+        quantity = None
+    if (quantity is None or not math.isfinite(quantity)
+            or not quantity > 0):
+        _error(order, 'sale_flow.msg_intake_line_quantity',
+            line=i, value=line.get('quantity'))
+    unit = product.sale_uom
+    if unit.round(quantity) != quantity:
+        _error(order, 'sale_flow.msg_intake_line_digits',
+            line=i, value=line.get('quantity'),
+            unit=unit.rec_name, digits=unit.digits)
+    return quantity
+
+
+def _intake_unit_price(order, i, line):
+    "The unit price of the order's line i, if given: a number >= 0"
+    unit_price = line.get('unit_price')
+    if unit_price is not None:
+        try:
+            unit_price = Decimal(str(unit_price))
+        except InvalidOperation:
+            unit_price = Decimal(-1)
+        if not unit_price.is_finite() or unit_price < 0:
+            _error(order, 'sale_flow.msg_intake_line_price',
+                line=i, value=line.get('unit_price'))
+    return unit_price
 
 
 def _find_address(party, value):

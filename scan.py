@@ -28,7 +28,7 @@ from trytond.wizard import (
     Button, StateAction, StateTransition, StateView, Wizard)
 
 from .access import FlowAccessMixin, flow_rpc, record_id, to_the_second
-from .common import SCAN_REFUSED, msg, render
+from .common import SCAN_REFUSED, lock_records, msg, render
 from .exceptions import ScanError
 
 STEPS = [
@@ -218,7 +218,7 @@ class Scan(FlowAccessMixin, ModelSQL, ModelView):
                 'sale_flow.msg_scan_not_on_shipment', code=code,
                 product=product.rec_name, shipment=shipment.rec_name)
         # Two operators on the same shipment count one after the other
-        Move.lock(moves)
+        lock_records(moves)
         moves = Move.browse(moves)
         unit = moves[0].unit
         if unit.round(quantity) != quantity:
@@ -365,7 +365,7 @@ class Scan(FlowAccessMixin, ModelSQL, ModelView):
         last, = last
         field = Shipment.scan_field(step)
         move = last.move
-        Move.lock([move])
+        lock_records([move])
         move = Move(move.id)
         if last.package and move.package == last.package:
             cls._unpack(move, last.quantity)

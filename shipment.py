@@ -19,7 +19,7 @@ from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .access import FlowAccessMixin, to_the_second
-from .common import transition
+from .common import transition, waiting_for_lock
 from .exceptions import ScanError
 
 PRIORITIES = [
@@ -81,6 +81,21 @@ class Move(FlowAccessMixin, metaclass=PoolMeta):
         default.setdefault('scanned_quantity', None)
         default.setdefault('packed_quantity', None)
         return super().copy(moves, default=default)
+
+    @classmethod
+    def _assign_try_lock(
+            cls, product_ids, location_ids, company_ids, date, grouping):
+        # Tryton's assign_try locks the products' moves with NOWAIT: an
+        # operator meeting another's reservation waits for it to end and
+        # assigns again (not a 503 after the dispatcher's quick retries)
+        table = cls.__table__()
+        where = (table.product.in_(product_ids)
+            & (table.from_location.in_(location_ids)
+                | table.to_location.in_(location_ids))
+            & table.company.in_(company_ids))
+        with waiting_for_lock(table, where):
+            super()._assign_try_lock(
+                product_ids, location_ids, company_ids, date, grouping)
 
 
 class ShipmentOut(FlowAccessMixin, metaclass=PoolMeta):

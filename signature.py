@@ -37,7 +37,7 @@ from trytond.url import http_host
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .access import FlowAccessMixin, flow_rpc, record_id, to_the_second
-from .common import transition
+from .common import lock_records, transition
 from .exceptions import SignatureError, SignatureIdentityError
 
 # the largest signature image or photo accepted, in bytes
@@ -696,7 +696,7 @@ class SignatureSign(metaclass=PoolMeta):
         a self-pickup still at the counter"""
         Shipment = Pool().get('stock.shipment.out')
         shipment = Shipment(int(shipment))
-        Shipment.lock([shipment])
+        lock_records([shipment])
         shipment = Shipment(shipment.id)
         if shipment.signatures:
             raise SignatureError(gettext(
