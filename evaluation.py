@@ -70,6 +70,19 @@ def seconds_between(start, end):
     return Extract('EPOCH', end - start)
 
 
+def context_sales():
+    "The query of the orders of the context (company, warehouse, channel)"
+    Sale = Pool().get('sale.sale')
+    context = Transaction().context
+    sale = Sale.__table__()
+    where = sale.company == context.get('company')
+    if context.get('warehouse'):
+        where &= sale.warehouse == context['warehouse']
+    if context.get('channel'):
+        where &= sale.channel == context['channel']
+    return sale.select(sale.id, where=where)
+
+
 def step_durations(sales=None, users=True):
     """The query of the steps' cycle times: one row per order and step
     done, with the columns sale, step (its index in STEPS), seconds, user
@@ -169,19 +182,10 @@ class Abstract(ModelSQL, ModelView):
     def _durations(cls):
         """The cycle times of the steps done in the context: sale, step,
         user, at, seconds and the order's columns"""
-        pool = Pool()
-        Sale = pool.get('sale.sale')
         context = Transaction().context
         # the orders asked for: each source of the timeline reads only them
-        sale = Sale.__table__()
-        orders = sale.company == context.get('company')
-        if context.get('warehouse'):
-            orders &= sale.warehouse == context['warehouse']
-        if context.get('channel'):
-            orders &= sale.channel == context['channel']
         durations = step_durations(
-            sales=sale.select(sale.id, where=orders),
-            users=cls._dimension == 'user')
+            sales=context_sales(), users=cls._dimension == 'user')
         day = day_of(durations.at)
         where = durations.seconds >= 0
         if context.get('from_date'):

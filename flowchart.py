@@ -15,21 +15,23 @@ draws the PNG and the SVG is written as text from the same drawing
 import io
 import shutil
 import subprocess
-from collections import defaultdict
 from functools import lru_cache
 from xml.sax.saxutils import escape
 
-from sql import Cast, Literal, Null, Select, Union
+from sql import Cast, Literal, Null, Select, Union, Window, With
+from sql.aggregate import Count, Sum
+from sql.conditionals import Case
+from sql.functions import RowNumber
 from sql.operators import Concat, Exists
 
-from trytond import config
+from trytond import backend, config
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
 from .common import day_of
-from .evaluation import STEP_SELECTION, STEPS
+from .evaluation import STEP_SELECTION, STEPS, context_sales
 from .monitoring import flow_positions
 from .report import CompanyReport
 
@@ -98,28 +100,28 @@ BRANCHES = {
     }
 
 
-def percentile(values, fraction):
-    """The fraction's percentile of the sorted values, interpolated between
-    the two nearest (as the evaluation's, PostgreSQL's percentile_cont)"""
-    if not values:
-        return None
-    rank = (len(values) - 1) * fraction
-    below = int(rank)
-    value = values[below]
-    if below + 1 < len(values):
-        value += (values[below + 1] - value) * (rank - below)
-    return value
+def _in_period(at):
+    "The SQL condition: at is a day of the context's dates"
+    context = Transaction().context
+    day = day_of(at)
+    condition = at != Null
+    if context.get('from_date'):
+        condition &= day >= context['from_date']
+    if context.get('to_date'):
+        condition &= day <= context['to_date']
+    return condition
 
 
-def figures():
-    """The chart's figures in the context (company, dates, warehouse,
-    channel): {element: {'sales': the orders (ids), 'now': the orders there
-    now or None, 'late', 'median', 'p90', 'total' (seconds), 'share'}}"""
+def _members():
+    """The query of the chart's members in the context: one row (element,
+    sale, seconds) per order that passed a box or took a path in the period
+    (an order may come twice in a path: count it once), with the seconds
+    spent for the steps' boxes, and the WITH of the step durations it
+    reads"""
     pool = Pool()
     Sale = pool.get('sale.sale')
     Period = pool.get('sale.flow.cycle.period')
     Timeline = pool.get('sale.flow.timeline')
-    ServiceLevel = pool.get('sale.flow.service_level')
     Decision = pool.get('sale.flow.review.decision')
     Finding = pool.get('sale.flow.review.finding')
     StockCheck = pool.get('sale.flow.stock.check')
@@ -128,151 +130,209 @@ def figures():
     Signature = pool.get('sale.flow.signature')
     Move = pool.get('stock.move')
     SaleLine = pool.get('sale.line')
-    context = Transaction().context
-    cursor = Transaction().connection.cursor()
-
-    sale = Sale.__table__()
-    where = sale.company == context.get('company')
-    if context.get('warehouse'):
-        where &= sale.warehouse == context['warehouse']
-    if context.get('channel'):
-        where &= sale.channel == context['channel']
-    orders = sale.select(sale.id, where=where)
-
-    def in_period(at):
-        day = day_of(at)
-        condition = at != Null
-        if context.get('from_date'):
-            condition &= day >= context['from_date']
-        if context.get('to_date'):
-            condition &= day <= context['to_date']
-        return condition
-
-    def rows(query):
-        cursor.execute(*query)
-        return cursor.fetchall()
-
-    result = {k: {'sales': set(), 'now': None, 'late': None,
-            'median': None, 'p90': None, 'total': None, 'share': None}
-        for k in ELEMENT_KEYS}
-
-    # the steps: the evaluation's cycle times of the context
-    durations = Period._durations()
-    seconds = defaultdict(list)
+    orders = context_sales()
     steps = [s[0] for s in STEPS]
-    for sale_id, step, value in rows(durations.select(
-                durations.sale, durations.step, durations.seconds)):
-        name = steps[step]
-        if name in STEP_BOXES:
-            result[name]['sales'].add(sale_id)
-            # PostgreSQL gives the seconds as numeric
-            seconds[name].append(float(value))
-    for name, values in seconds.items():
-        values.sort()
-        result[name].update(
-            median=percentile(values, 0.5), p90=percentile(values, 0.9),
-            total=sum(values))
 
-    # where the open orders are now, and the late ones: the board's
-    positions = flow_positions(orders)
-    late = ServiceLevel.late_case(
-        positions.company, positions.position, positions.since)
-    now, late_sales = defaultdict(set), defaultdict(int)
-    for sale_id, position, is_late in rows(positions.select(
-                positions.sale, positions.position, late)):
-        now[position].add(sale_id)
-        late_sales[position] += is_late or 0
-    for name, (waiting, _) in list(STEP_BOXES.items()) + [
-            ('signed', (END_POSITIONS, None))]:
-        result[name]['now'] = set().union(*(now[p] for p in waiting))
-        result[name]['late'] = sum(late_sales[p] for p in waiting)
+    def element(value):
+        return Cast(Literal(value), 'VARCHAR')
+    no_seconds = Literal(None)
+
+    # the steps: the evaluation's cycle times of the context, read once
+    with_ = With(query=Period._durations())
+    durations = with_
+    boxes = durations.step.in_([steps.index(s) for s in STEP_BOXES])
+    box = Case(*((durations.step == steps.index(s), s) for s in STEP_BOXES))
+    parts = [durations.select(box.as_('element'),
+            durations.sale.as_('sale'), durations.seconds.as_('seconds'),
+            where=boxes)]
+    # the orders of any step: the chart's orders
+    parts.append(durations.select(element('orders'), durations.sale,
+            no_seconds, where=boxes, group_by=[durations.sale]))
 
     # the review's decisions and the findings overridden
     decision = Decision.__table__()
-    for sale_id, value in rows(decision.select(
-                decision.sale, decision.decision,
-                where=decision.decision.in_(
-                    ['approved', 'sent_back', 'rejected'])
-                & in_period(decision.decided_at)
-                & decision.sale.in_(orders))):
-        result[value]['sales'].add(sale_id)
+    decided = (decision.decision.in_(['approved', 'sent_back', 'rejected'])
+        & _in_period(decision.decided_at) & decision.sale.in_(orders))
+    parts.append(decision.select(Cast(decision.decision, 'VARCHAR'),
+            decision.sale, no_seconds, where=decided))
+    parts.append(decision.select(element('review_decision'), decision.sale,
+            no_seconds, where=decided))
     finding = Finding.__table__()
-    result['overridden']['sales'].update(s for s, in rows(finding.select(
-                finding.sale,
-                where=(finding.state == 'overridden')
-                & in_period(finding.overridden_at)
-                & finding.sale.in_(orders))))
-    result['review_decision']['sales'] = (result['approved']['sales']
-        | result['sent_back']['sales'] | result['rejected']['sales'])
+    parts.append(finding.select(element('overridden'), finding.sale,
+            no_seconds,
+            where=(finding.state == 'overridden')
+            & _in_period(finding.overridden_at)
+            & finding.sale.in_(orders)))
 
     # the first stock check of the orders (the one they were submitted on)
     # and the decisions taken on their short lines
     check = StockCheck.__table__()
     earlier = StockCheck.__table__()
-    for sale_id, status in rows(check.select(
-                check.sale, check.status,
-                where=~Exists(earlier.select(earlier.id,
-                        where=(earlier.sale == check.sale)
-                        & (earlier.id < check.id)))
-                & in_period(check.checked_at)
-                & check.sale.in_(orders))):
-        if status == 'sufficient':
-            result['sufficient']['sales'].add(sale_id)
-        elif status in {'short', 'partly_short'}:
-            result['short']['sales'].add(sale_id)
-    result['stock_decision']['sales'] = (
-        result['sufficient']['sales'] | result['short']['sales'])
+    found = Case((check.status == 'sufficient', 'sufficient'),
+        (check.status.in_(['short', 'partly_short']), 'short'))
+    first = (~Exists(earlier.select(earlier.id,
+                where=(earlier.sale == check.sale)
+                & (earlier.id < check.id)))
+        & check.status.in_(['sufficient', 'short', 'partly_short'])
+        & _in_period(check.checked_at) & check.sale.in_(orders))
+    parts.append(check.select(Cast(found, 'VARCHAR'), check.sale, no_seconds,
+            where=first))
+    parts.append(check.select(element('stock_decision'), check.sale,
+            no_seconds, where=first))
     stock_decision = StockDecision.__table__()
-    for sale_id, kind in rows(stock_decision.select(
-                stock_decision.sale, stock_decision.kind,
-                where=(stock_decision.state == 'applied')
-                & in_period(stock_decision.create_date)
-                & stock_decision.sale.in_(orders))):
-        result[kind]['sales'].add(sale_id)
-        result['shortage']['sales'].add(sale_id)
+    applied = ((stock_decision.state == 'applied')
+        & _in_period(stock_decision.create_date)
+        & stock_decision.sale.in_(orders))
+    parts.append(stock_decision.select(
+            Cast(stock_decision.kind, 'VARCHAR'), stock_decision.sale,
+            no_seconds, where=applied))
+    parts.append(stock_decision.select(element('shortage'),
+            stock_decision.sale, no_seconds, where=applied))
 
     # the orders shipped in the period, by their delivery method
-    shipped = result['shipping']['sales']
-    result['delivery_decision']['sales'] = set(shipped)
+    shipping = durations.step == steps.index('shipping')
     sale = Sale.__table__()
     carrier = Carrier.__table__()
-    for sale_id, method, in_house in rows(sale
-            .join(carrier, 'LEFT', condition=sale.carrier == carrier.id)
-            .select(sale.id, sale.delivery_method, carrier.in_house,
-                where=sale.id.in_(orders))):
-        if sale_id in shipped:
-            kind = ('pickup' if method == 'pickup'
-                else 'own_fleet' if in_house else 'courier')
-            result[kind]['sales'].add(sale_id)
+    method = Case((sale.delivery_method == 'pickup', 'pickup'),
+        (carrier.in_house == Literal(True), 'own_fleet'), else_='courier')
+    parts.append(durations
+        .join(sale, condition=sale.id == durations.sale)
+        .join(carrier, 'LEFT', condition=sale.carrier == carrier.id)
+        .select(Cast(method, 'VARCHAR'), durations.sale, no_seconds,
+            where=shipping))
 
     # the orders signed in the period: all accepted, or goods refused
     signature = Signature.__table__()
     move = Move.__table__()
     line = SaleLine.__table__()
-    refused = {s for s, in rows(signature
-            .join(move, condition=move.shipment == Concat(
-                    'stock.shipment.out,', signature.shipment))
-            .join(line, condition=move.origin == Concat(
-                    'sale.line,', line.id))
-            .select(line.sale, where=(signature.return_shipment != Null)
-                & line.sale.in_(orders)))}
-    signed = result['signature']['sales']
-    result['signature_decision']['sales'] = set(signed)
-    result['refused']['sales'] = signed & refused
-    result['accepted']['sales'] = signed - refused
-    result['signed']['sales'] = set(signed)
+    refused = (signature
+        .join(move, condition=move.shipment == Concat(
+                'stock.shipment.out,', signature.shipment))
+        .join(line, condition=move.origin == Concat('sale.line,', line.id))
+        .select(line.sale, where=(signature.return_shipment != Null)
+            & line.sale.in_(orders)))
+    signing = durations.step == steps.index('signature')
+    parts.append(durations.select(
+            Cast(Case((durations.sale.in_(refused), 'refused'),
+                    else_='accepted'), 'VARCHAR'),
+            durations.sale, no_seconds, where=signing))
 
     # the after-sales cases opened in the period
     timeline = Timeline.query(sales=orders, stages=['complaint_opened'])
-    result['after_sales']['sales'].update(s for s, in rows(timeline.select(
-                timeline.sale, where=in_period(timeline.reached_at))))
+    parts.append(timeline.select(element('after_sales'), timeline.sale,
+            no_seconds, where=_in_period(timeline.reached_at)))
+    return Union(*parts, all_=True), with_
+
+
+def _positions():
+    "The board's query of the open orders of the context, where they wait"
+    return flow_positions(context_sales())
+
+
+WAITING = dict({k: v[0] for k, v in STEP_BOXES.items()},
+    signed=END_POSITIONS)
+# the elements whose orders are a step's: the orders shipped at the
+# delivery method, the orders signed at the signature's end
+SAME_ORDERS = {
+    'delivery_decision': 'shipping',
+    'signature_decision': 'signature',
+    'signed': 'signature',
+    }
+
+
+def figures():
+    """The chart's figures in the context (company, dates, warehouse,
+    channel): {element: {'orders', 'now' (the orders there now or None),
+    'late', 'median', 'p90', 'total' (seconds), 'share'}} and the chart's
+    orders under the key 'orders'; counted and ranked by the database"""
+    pool = Pool()
+    Period = pool.get('sale.flow.cycle.period')
+    ServiceLevel = pool.get('sale.flow.service_level')
+    cursor = Transaction().connection.cursor()
+
+    members, with_ = _members()
+    columns = [members.element, members.sale, members.seconds]
+    if backend.name == 'sqlite':
+        # the ranks for the percentiles, as the evaluation's
+        columns += [
+            RowNumber(window=Window([members.element],
+                    order_by=[members.seconds.asc])).as_('position'),
+            Count(Literal(1), window=Window([members.element])).as_('size'),
+            ]
+    keyed = members.select(*columns)
+    cursor.execute(*keyed.select(
+            keyed.element, Count(keyed.sale, distinct=True),
+            Period._percentile(keyed, 0.5), Period._percentile(keyed, 0.9),
+            Sum(keyed.seconds),
+            group_by=[keyed.element], with_=[with_]))
+    counted = {e: (n, median, p90, total)
+        for e, n, median, p90, total in cursor}
+
+    result = {k: {'orders': 0, 'now': None, 'late': None,
+            'median': None, 'p90': None, 'total': None, 'share': None}
+        for k in ELEMENT_KEYS}
+    for key, (n, median, p90, total) in counted.items():
+        if key not in result:
+            continue
+        result[key]['orders'] = n
+        if key in STEP_BOXES:
+            # PostgreSQL gives the seconds as numeric
+            result[key].update({k: float(v) if v is not None else None
+                    for k, v in [
+                        ('median', median), ('p90', p90), ('total', total)]})
+    for key, step in SAME_ORDERS.items():
+        result[key]['orders'] = result[step]['orders']
+    result['orders'] = counted.get('orders', (0,))[0]
+
+    # where the open orders are now, and the late ones: the board's
+    positions = _positions()
+    late = ServiceLevel.late_case(
+        positions.company, positions.position, positions.since)
+    cursor.execute(*positions.select(positions.position,
+            Count(Literal(1)), Sum(late), group_by=[positions.position]))
+    now = {p: (n, late or 0) for p, n, late in cursor}
+    for name, waiting in WAITING.items():
+        result[name]['now'] = sum(now.get(p, (0, 0))[0] for p in waiting)
+        result[name]['late'] = sum(now.get(p, (0, 0))[1] for p in waiting)
 
     for source, branches in BRANCHES.items():
-        base = len(result[source]['sales'])
+        base = result[source]['orders']
         for branch in branches:
             if base:
                 result[branch]['share'] = (
-                    len(result[branch]['sales']) * 100.0 / base)
+                    result[branch]['orders'] * 100.0 / base)
+    return result
+
+
+def element_sales(keys):
+    """The ids of the orders that passed each element of keys in the
+    context's period: {key: [ids]}"""
+    members, with_ = _members()
+    cursor = Transaction().connection.cursor()
+    read = {SAME_ORDERS.get(k, k) for k in keys}
+    cursor.execute(*members.select(members.element, members.sale,
+            where=members.element.in_(list(read)),
+            group_by=[members.element, members.sale],
+            order_by=[members.sale.asc], with_=[with_]))
+    sales = {k: [] for k in read}
+    for key, sale_id in cursor:
+        sales[key].append(sale_id)
+    return {k: sales[SAME_ORDERS.get(k, k)] for k in keys}
+
+
+def element_sales_now(keys):
+    """The ids of the open orders of the context waiting at each element
+    of keys: {key: [ids]}"""
+    result = {k: [] for k in keys}
+    at = {p: k for k in keys for p in WAITING.get(k, [])}
+    if at:
+        positions = _positions()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*positions.select(positions.position, positions.sale,
+                where=positions.position.in_(list(at)),
+                order_by=[positions.sale.asc]))
+        for position, sale_id in cursor:
+            result[at[position]].append(sale_id)
     return result
 
 
@@ -451,7 +511,7 @@ def draw(result):
         size=14, color=GREY, anchor='start')
 
     def count(key):
-        return len(result[key]['sales'])
+        return result[key]['orders']
 
     def path_label(key):
         share = result[key]['share']
@@ -474,7 +534,7 @@ def draw(result):
         drawing.text(x, y - 32, labels[key], size=16)
         now = figure['now']
         drawing.text(x, y - 8, gettext('sale_flow.msg_flow_chart_orders',
-                orders=count(key), now=len(now) if now is not None else '–'),
+                orders=count(key), now=now if now is not None else '–'),
             size=13)
         if key in STEP_BOXES:
             drawing.text(x, y + 14, gettext(
@@ -518,7 +578,7 @@ def draw(result):
     now = result['signed']['now']
     terminal(x, y, labels['signed'], gettext(
             'sale_flow.msg_flow_chart_orders', orders=count('signed'),
-            now=len(now)))
+            now=now))
 
     def between(a, b, width_a, width_b, key=None, color=GREY):
         "The arrow from a to b on their row, with the path's figures"
@@ -650,9 +710,8 @@ class Chart(ModelSQL, ModelView):
     def get_figures(cls, charts, names):
         result = figures()
         values = {
-            'orders': len(set().union(
-                    *(result[s]['sales'] for s in STEP_BOXES))),
-            'open_orders': sum(len(result[s]['now'])
+            'orders': result['orders'],
+            'open_orders': sum(result[s]['now']
                 for s in list(STEP_BOXES) + ['signed']),
             'late': sum(result[s]['late'] or 0
                 for s in list(STEP_BOXES) + ['signed']),
@@ -743,20 +802,26 @@ class ChartElement(ModelSQL, ModelView):
 
         def hours(seconds):
             return seconds / 3600.0 if seconds is not None else None
+        keys = [ELEMENT_KEYS[e.id - 1] for e in elements]
+        sales = element_sales(keys) if 'sales' in names else {}
+        sales_now = element_sales_now(keys) if 'sales_now' in names else {}
         values = {n: {} for n in names}
         for element in elements:
             figure = result[ELEMENT_KEYS[element.id - 1]]
             now = figure['now']
             row = {
-                'orders': len(figure['sales']),
-                'orders_now': len(now) if now is not None else None,
+                'orders': figure['orders'],
+                'orders_now': now,
                 'share': figure['share'],
                 'median': hours(figure['median']),
                 'p90': hours(figure['p90']),
                 'late': figure['late'],
-                'sales': sorted(figure['sales']),
-                'sales_now': sorted(now or []),
                 }
+            key = ELEMENT_KEYS[element.id - 1]
+            if 'sales' in names:
+                row['sales'] = sales[key]
+            if 'sales_now' in names:
+                row['sales_now'] = sales_now[key]
             for name in names:
                 values[name][element.id] = row[name]
         return values
