@@ -3,7 +3,8 @@
 # this repository contains the full copyright notices and license terms.
 """Desktop-client smoke test: run the Tryton 8.0 desktop client under Xvfb
 against the demo server, log in as the manager, open the Flow Board, the
-Orders list, an order that went through the flow (every tab of its form)
+flow chart (its drawing and its steps and paths), the Orders list, an
+order that went through the flow (every tab of its form)
 and its shipment (every tab: Delivery, Signature, Scans...), and save a
 screenshot of each screen.  Exits non-zero, with a screenshot of the
 failure, when a step does not happen or the client shows an error.
@@ -331,6 +332,24 @@ class Smoke:
                     f"{name}: the field {field} shows no row")
             self.notes.append(f"{name}: {field} shows {count} row(s)")
 
+    def chart_drawn(self):
+        """The chart's form with its image (PNG bytes) and its steps and
+        paths listed: (the image, the rows), once both are loaded"""
+        page = self.page('sale.flow.chart', 'form')
+        if page is None:
+            return None
+        record = page.screen.current_record
+        view = page.screen.current_view
+        if record is None or 'image' not in view.widgets:
+            return None
+        image = record.group.fields['image'].get_data(record)
+        elements = getattr(view.widgets['elements'][0], 'screen', None)
+        if not image or elements is None or not len(elements.group):
+            return None
+        if not image.startswith(b'\x89PNG'):
+            raise AssertionError("the flow chart's image is not a PNG")
+        return image, len(elements.group)
+
     def logged_errors(self):
         "What the client logged at ERROR level or above (tracebacks too)"
         path = os.path.join(self.out, 'client.log')
@@ -409,6 +428,20 @@ class Smoke:
         yield self.settle(1.5)
         self.notes.append(f"board: {len(board.screen.group)} stage rows")
         self.shot('board')
+
+        # the Flow Chart, from its menu entry: its row opens the drawing
+        self.open_menu(flow, 'model:ir.ui.menu,name:menu_flow_chart',
+            "Flow Chart")
+        charts = yield self.wait('the Flow Chart list',
+            lambda: self.page('sale.flow.chart', 'tree'))
+        # the row opened, as a double click on it does
+        charts.screen.current_record = charts.screen.group[0]
+        charts.screen.switch_view('form')
+        chart = yield self.wait('the drawn flow chart', self.chart_drawn)
+        yield self.settle(2)
+        self.notes.append(f"flow chart: a {len(chart[0]):,} byte PNG, "
+            f"{chart[1]} steps and paths")
+        self.shot('flow-chart')
 
         # the Orders list, from its menu entry
         self.open_menu(flow, 'model:ir.ui.menu,name:menu_order_form',
