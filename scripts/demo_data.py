@@ -25,6 +25,7 @@ import os
 import random
 import sys
 import time
+from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from proteus import config as pconfig
@@ -88,11 +89,12 @@ def populate(config, count, months=MONTHS):
         elif chunk and stage != 'draft':
             tools.advance_orders(config=config, sale_ids=chunk, stage=stage)
     review_examples(config)
+    every_branch(config)
     create_service_levels(config)
     spread_history(config, months=months)
     rate_deliveries(config)
     notify_late(config)
-    return len(sale_ids) + 3
+    return len(sale_ids) + 3 + len(BRANCHES)
 
 
 # the channels of the demo orders and their weights
@@ -159,6 +161,100 @@ def review_examples(config):
                     }])
         Sale.quote(Sale.browse([web_id, cheap.id, short.id]))
     tools.server_call(config, work)
+
+
+# the orders that take the flow chart's other ways (the demo's others are
+# approved as they are, short ones wait for the goods): what happens to each
+BRANCHES = ['sent_back', 'rejected', 'overridden', 'wait', 'partial',
+    'substitute', 'reduce']
+
+
+def every_branch(config):
+    """Orders that take the other ways of the flow chart: one sent back to
+    the clerk, one rejected, one sold below cost whose finding the reviewer
+    overrode, collected by the customer at the warehouse; four short of
+    stock: waiting for the goods, taken partly now, with a substitute
+    product, reduced"""
+    def work(pool):
+        Sale = pool.get('sale.sale')
+        Line = pool.get('sale.line')
+        Finding = pool.get('sale.flow.review.finding')
+        Decision = pool.get('sale.flow.stock.decision')
+        Product = pool.get('product.product')
+        done = Sale.search([('state', 'in', ['processing', 'done'])],
+            order=[('id', 'ASC')], limit=1)
+        model, = done
+        warehouse = model.warehouse
+        goods = Product.search([('type', '=', 'goods')],
+            order=[('id', 'ASC')])
+        with Transaction().set_context(locations=[warehouse.id]):
+            on_hand = {p.id: p.quantity for p in Product.browse(goods)}
+        copy = {'lines': None, 'channel': 'phone'}
+        orders = dict(zip(BRANCHES, Sale.copy([model] * len(BRANCHES),
+                    default=copy)))
+        # the one collected at the warehouse
+        Sale.write([orders['overridden']], {
+                'carrier': None, 'delivery_method': 'pickup',
+                'shipment_address': warehouse.address.id})
+        lines = []
+        for index, (branch, sale) in enumerate(orders.items()):
+            product = goods[index % len(goods)]
+            quantity, price = 2, product.list_price_used
+            if branch == 'overridden':
+                price = (product.cost_price * 8 / 10).quantize(Decimal('0.01'))
+            elif branch in {'wait', 'partial', 'substitute', 'reduce'}:
+                quantity = on_hand[product.id] + 5
+            lines.append({
+                    'sale': sale.id, 'type': 'line', 'product': product.id,
+                    'unit': product.sale_uom.id, 'quantity': quantity,
+                    'unit_price': price})
+        Line.create(lines)
+        Sale.quote(list(orders.values()))
+        Sale.review_reject([orders['sent_back']], 'sent_back',
+            "Ask the customer for the delivery date.")
+        Sale.review_reject([orders['rejected']], 'rejected',
+            "The customer cancelled by phone.")
+        sale = orders['overridden']
+        findings = [f for f in Sale(sale.id).review_findings
+            if f.state == 'open' and f.severity == 'blocking']
+        Finding.write(findings, {
+                'override_reason': "Clearance price agreed by the manager."})
+        Finding.override(findings)
+        decisions = []
+        for branch in ['wait', 'partial', 'substitute', 'reduce']:
+            sale = Sale(orders[branch].id)
+            line, = [l for l in sale.lines
+                if l.product and l.product.type == 'goods']
+            values = {'sale': sale.id, 'line': line.id, 'kind': branch,
+                'contact': "The buyer, by phone"}
+            if branch == 'partial':
+                values['quantity'] = on_hand[line.product.id]
+            elif branch == 'substitute':
+                substitute = max(goods, key=lambda p: on_hand[p.id])
+                values.update(substitute=substitute.id, quantity=2,
+                    customer_consent=True)
+            elif branch == 'reduce':
+                values['quantity'] = 2
+            decisions.append(values)
+        Decision.apply(Decision.create(decisions))
+        approved = [orders[b] for b in BRANCHES
+            if b not in {'sent_back', 'rejected'}]
+        return [s.id for s in approved]
+    approved = tools.server_call(config, work)
+    tools.advance_orders(config=config, sale_ids=approved,
+        stage='processing')
+    tools.advance_orders(config=config, sale_ids=approved[:1],
+        stage='packed')
+
+    def collect(pool):
+        Sale = pool.get('sale.sale')
+        Shipment = pool.get('stock.shipment.out')
+        sale = Sale(approved[0])
+        for shipment in sale.shipments:
+            if shipment.state == 'packed':
+                Shipment.hand_over_to(shipment, sale.pickup_code,
+                    "Mr. Wang Wei")
+    tools.server_call(config, collect)
 
 
 # goods the customers refuse at the delivery: reason, details
