@@ -803,6 +803,22 @@ def invariants(serve, database, first_sale, queue_wait=60):
             SELECT id, quantity, scanned_quantity, packed_quantity
             FROM stock_move
             WHERE scanned_quantity > quantity OR packed_quantity > quantity""")
+        # each accepted scan counted once: their quantities add up to the
+        # move's count (no undo or reset in this run)
+        rows("accepted scans not equal to the move's scanned count", f"""
+            SELECT m.id, m.scanned_quantity, SUM(c.quantity)
+            FROM sale_flow_scan c JOIN stock_move m ON m.id = c.move
+            WHERE c.shipment IN ({shipments}) AND c.step = 'pick'
+                AND c.result = 'accepted'
+            GROUP BY m.id, m.scanned_quantity
+            HAVING SUM(c.quantity) != COALESCE(m.scanned_quantity, 0)""",
+            first_sale)
+        rows("approved without its decision record", f"""
+            SELECT s.id, s.number FROM sale_sale s
+            WHERE s.id IN ({sales}) AND s.review_state = 'approved'
+                AND NOT EXISTS (SELECT 1 FROM sale_flow_review_decision d
+                    WHERE d.sale = s.id AND d.decision = 'approved')""",
+            first_sale)
         rows("queue tasks left", """
             SELECT id, name, enqueued_at FROM ir_queue
             WHERE finished_at IS NULL""")
@@ -954,7 +970,15 @@ class Bench:
         workers = self.serve.gunicorn_workers()
         if not workers:
             return None
-        pid = workers[0]
+
+        def running(pid):
+            "Busy with a request now (its state is R)"
+            try:
+                with open(f'/proc/{pid}/stat') as file:
+                    return file.read().rsplit(')', 1)[1].split()[0] == 'R'
+            except FileNotFoundError:
+                return False
+        pid = next((p for p in workers if running(p)), workers[0])
         os.kill(pid, signal.SIGKILL)
         print(f"  killed the gunicorn worker {pid} (SIGKILL)",
             file=sys.stderr)
