@@ -37,6 +37,7 @@ stopped at the end, also on Ctrl-C or an error.
 
 import argparse
 import collections
+import html
 import http.client
 import math
 import os
@@ -247,8 +248,10 @@ def describe(exception):
     "The kind of an error an operator saw, without its numbers"
     if isinstance(exception, RPCError):
         if exception.status:
-            body = re.sub(r'<[^>]+>', ' ', exception.body)
-            body = ' '.join(body.split())
+            # werkzeug's page: its title, then the description
+            body = html.unescape(re.sub(r'<[^>]+>', ' ', exception.body))
+            body = ' '.join(body.split()).replace(
+                f'{exception.status} Service Unavailable ', '', 1)
             text = f"HTTP {exception.status} {body}"
         else:
             error = exception.error
@@ -260,7 +263,9 @@ def describe(exception):
                 text = text.splitlines()[0]
     else:
         text = f"connection: {type(exception).__name__} {exception}"
-    text = re.sub(r'\d+', 'N', text)
+    # the status kept, the other numbers (records, quantities) folded
+    head = ' '.join(text.split()[:2]) + ' ' if text.startswith('HTTP') else ''
+    text = head + re.sub(r'\d+', 'N', text[len(head):])
     return text[:200]
 
 
