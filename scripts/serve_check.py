@@ -42,6 +42,17 @@ class CheckFailed(Exception):
     pass
 
 
+class RPCError(CheckFailed):
+    """An RPC the server answered with an error: its HTTP status (and the
+    start of its body) or its JSON-RPC error"""
+
+    def __init__(self, method, status=None, body='', error=None):
+        self.method, self.status, self.body, self.error = (
+            method, status, body, error)
+        super().__init__(f"RPC {method}: HTTP {status}" if status
+            else f"RPC {method}: {error}")
+
+
 def check(condition, message):
     if not condition:
         raise CheckFailed(message)
@@ -51,8 +62,8 @@ def check(condition, message):
 class Client:
     "A JSON-RPC session on /<db>/rpc/, as scripts/walk.py logs in"
 
-    def __init__(self, url, login, password):
-        self.url = url + DB + '/rpc/'
+    def __init__(self, url, login, password, database=DB):
+        self.url = url + database + '/rpc/'
         user_id, key = self.call(
             'common.db.login', login, {'password': password},
             session=None)[:2]
@@ -70,9 +81,10 @@ class Client:
             with urllib.request.urlopen(request, timeout=120) as answer:
                 result = json.loads(answer.read())
         except urllib.error.HTTPError as error:
-            raise CheckFailed(f"RPC {method}: HTTP {error.code}")
+            raise RPCError(method, status=error.code,
+                body=error.read(500).decode(errors='replace'))
         if result.get('error'):
-            raise CheckFailed(f"RPC {method}: {result['error']}")
+            raise RPCError(method, error=result['error'])
         return result['result']
 
 
