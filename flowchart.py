@@ -681,12 +681,12 @@ class Chart(ModelSQL, ModelView):
         'get_figures')
     bottleneck_string = bottleneck.translated('bottleneck')
     image = fields.Function(fields.Binary("Chart", filename='image_name'),
-        'get_drawing')
-    image_name = fields.Function(fields.Char("Image Name"), 'get_drawing')
+        'get_figures')
+    image_name = fields.Function(fields.Char("Image Name"), 'get_figures')
     svg = fields.Function(fields.Binary("Vector Image", filename='svg_name'),
-        'get_drawing')
+        'get_figures')
     svg_name = fields.Function(fields.Char("Vector Image Name"),
-        'get_drawing')
+        'get_figures')
     elements = fields.Function(fields.Many2Many(
             'sale.flow.chart.element', None, None, "Steps and Paths"),
         'get_elements')
@@ -708,27 +708,24 @@ class Chart(ModelSQL, ModelView):
 
     @classmethod
     def get_figures(cls, charts, names):
-        result = figures()
-        values = {
-            'orders': result['orders'],
-            'open_orders': sum(result[s]['now']
-                for s in list(STEP_BOXES) + ['signed']),
-            'late': sum(result[s]['late'] or 0
-                for s in list(STEP_BOXES) + ['signed']),
-            'bottleneck': bottleneck(result),
-            }
-        return {n: {c.id: values[n] for c in charts} for n in names}
-
-    @classmethod
-    def get_drawing(cls, charts, names):
-        drawing = None
+        # one reading of the figures for the numbers and the drawings
         values = {'image_name': 'flow-chart.png', 'svg_name': 'flow-chart.svg'}
-        if {'image', 'svg'} & set(names):
-            drawing = draw(figures())
-            if 'image' in names:
-                values['image'] = drawing.png()
-            if 'svg' in names:
-                values['svg'] = drawing.svg()
+        if set(names) - set(values):
+            result = figures()
+            values.update({
+                    'orders': result['orders'],
+                    'open_orders': sum(result[s]['now']
+                        for s in list(STEP_BOXES) + ['signed']),
+                    'late': sum(result[s]['late'] or 0
+                        for s in list(STEP_BOXES) + ['signed']),
+                    'bottleneck': bottleneck(result),
+                    })
+            if {'image', 'svg'} & set(names):
+                drawing = draw(result)
+                if 'image' in names:
+                    values['image'] = drawing.png()
+                if 'svg' in names:
+                    values['svg'] = drawing.svg()
         return {n: {c.id: values[n] for c in charts} for n in names}
 
     @classmethod
