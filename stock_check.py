@@ -327,11 +327,11 @@ class StockDecision(FlowAccessMixin, Workflow, ModelSQL, ModelView):
         pool = Pool()
         Sale = pool.get('sale.sale')
         Line = pool.get('sale.line')
-        stock_lines = {sl.line.id: sl for sl in pool.get(
-                'sale.flow.stock.line').search([
-                    ('line', 'in', [d.line.id for d in decisions]),
-                    ('superseded_at', '=', None),
-                    ])}
+        # decided on the stock as it is now: the shortage may be one that
+        # only a refused approval's checks saw (rolled back with the
+        # refusal), or gone since the last check
+        stock_lines = {sl.line.id: sl for sl in Sale.stock_check_run(
+                list({d.sale.id for d in decisions}))}
         for decision in decisions:
             decision.check_decision(stock_lines.get(decision.line.id))
 
