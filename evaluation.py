@@ -71,7 +71,8 @@ def seconds_between(start, end):
 
 
 def context_sales():
-    "The query of the orders of the context (company, warehouse, channel)"
+    """The query of the orders of the context (company, warehouse,
+    channel, carrier)"""
     Sale = Pool().get('sale.sale')
     context = Transaction().context
     sale = Sale.__table__()
@@ -80,6 +81,8 @@ def context_sales():
         where &= sale.warehouse == context['warehouse']
     if context.get('channel'):
         where &= sale.channel == context['channel']
+    if context.get('carrier'):
+        where &= sale.carrier == context['carrier']
     return sale.select(sale.id, where=where)
 
 

@@ -34,6 +34,7 @@ from .common import day_of
 from .evaluation import STEP_SELECTION, STEPS, context_sales
 from .monitoring import flow_positions
 from .report import CompanyReport
+from .statistics import Context
 
 # the boxes of the seven steps (the evaluation's), the positions of the
 # flow board where their orders wait now and the role that owns them
@@ -658,6 +659,19 @@ def draw(result):
     return drawing
 
 
+class ChartContext(Context):
+    "Flow chart context"
+    __name__ = 'sale.flow.chart.context'
+
+    carrier = fields.Many2One('carrier', "Carrier",
+        help="Only the orders of this carrier (none: every order, "
+        "self-pickup included).")
+
+    @classmethod
+    def default_carrier(cls):
+        return Transaction().context.get('carrier')
+
+
 class Chart(ModelSQL, ModelView):
     "Sales flow chart: the flow drawn from the orders of the context"
     __name__ = 'sale.flow.chart'
@@ -665,6 +679,8 @@ class Chart(ModelSQL, ModelView):
     company = fields.Many2One('company.company', "Company", readonly=True)
     from_date = fields.Function(fields.Date("From Date"), 'get_context')
     to_date = fields.Function(fields.Date("To Date"), 'get_context')
+    carrier = fields.Function(fields.Many2One('carrier', "Carrier"),
+        'get_context')
     orders = fields.Function(fields.Integer("Orders",
             help="The orders that finished a step in the period."),
         'get_figures')
