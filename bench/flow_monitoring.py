@@ -889,7 +889,8 @@ def main():
         start = time.perf_counter()
         print(f"building the database {args.database} (sale_flow, "
             "demo company, users)...", file=sys.stderr)
-        template = build_database(args, conf, today)
+        with ss.mail_sink():
+            template = build_database(args, conf, today)
         print(f"built in {time.perf_counter() - start:.0f} s; generating "
             f"{args.orders:,} orders...", file=sys.stderr)
         counts, stages, samples, inserted, vacuum = generate(

@@ -27,6 +27,7 @@ is kept and --reuse times it again without generating.
 
 import argparse
 import atexit
+import contextlib
 import datetime as dt
 import glob
 import os
@@ -40,6 +41,9 @@ from urllib.parse import urlparse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, 'scripts'))
+
+from mail_sink import sink  # noqa: E402
 
 
 def free_port():
@@ -82,6 +86,21 @@ def start_postgresql():
     atexit.register(stop)
     os.environ['PATH'] = pgbin + os.pathsep + os.environ['PATH']
     return f'postgresql://postgres@127.0.0.1:{port}/'
+
+
+@contextlib.contextmanager
+def mail_sink():
+    """The customers' e-mails of the orders made through Tryton (shipped:
+    the goods on their way) go to a mail sink on 127.0.0.1, as in the
+    demo, not to a mail server that is not there"""
+    from trytond import config
+    uri = config.get('email', 'uri')
+    with sink() as server:
+        config.set('email', 'uri', server.uri)
+        try:
+            yield server
+        finally:
+            config.set('email', 'uri', uri)
 
 
 def connect(uri, database, **kwargs):
@@ -705,7 +724,8 @@ def main():
         start = time.perf_counter()
         print(f"building the database {args.database} (sale_flow, "
             "demo company)...", file=sys.stderr)
-        sale_ids = build_database(args, conf, today)
+        with mail_sink():
+            sale_ids = build_database(args, conf, today)
         print(f"built in {time.perf_counter() - start:.0f} s; generating "
             f"{args.lines:,} sale lines...", file=sys.stderr)
         counts, inserted, vacuum = generate(args, sale_ids, today)
