@@ -113,6 +113,18 @@ def _in_period(at):
     return condition
 
 
+def title():
+    "The chart's title: its dates, and its carrier if the context has one"
+    context = Transaction().context
+    values = dict(start=context.get('from_date') or '…',
+        end=context.get('to_date') or '…')
+    if context.get('carrier'):
+        carrier = Pool().get('carrier')(context['carrier'])
+        return gettext('sale_flow.msg_flow_chart_title_carrier',
+            carrier=carrier.rec_name, **values)
+    return gettext('sale_flow.msg_flow_chart_title', **values)
+
+
 def _members():
     """The query of the chart's members in the context: one row (element,
     sale, seconds) per order that passed a box or took a path in the period
@@ -502,12 +514,8 @@ def draw(result):
         roles[key] = Group(ModelData.get_id(module, fs_id)).name
     slowest = bottleneck(result)
     drawing = Drawing()
-    context = Transaction().context
 
-    title = gettext('sale_flow.msg_flow_chart_title',
-        start=context.get('from_date') or '…',
-        end=context.get('to_date') or '…')
-    drawing.text(20, 30, title, size=22, anchor='start')
+    drawing.text(20, 30, title(), size=22, anchor='start')
     drawing.text(20, 60, gettext('sale_flow.msg_flow_chart_legend'),
         size=14, color=GREY, anchor='start')
 
@@ -714,8 +722,7 @@ class Chart(ModelSQL, ModelView):
                 Cast(Literal(company), 'INTEGER').as_('company')])
 
     def get_rec_name(self, name):
-        return gettext('sale_flow.msg_flow_chart_title',
-            start=self.from_date or '…', end=self.to_date or '…')
+        return title()
 
     @classmethod
     def get_context(cls, charts, name):
