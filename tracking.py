@@ -256,11 +256,16 @@ class Credential(FlowAccessMixin, ModelSQL, ModelView):
                     error=str(getattr(exception, 'reason', exception))
                     [:200])) from exception
         try:
-            return json.loads(answer.decode('utf-8'))
+            answer = json.loads(answer.decode('utf-8'))
         except (UnicodeDecodeError, ValueError) as exception:
             raise TrackingServiceError(gettext(
                     'sale_flow.msg_tracking_service_answer',
                     service=self.service)) from exception
+        if not isinstance(answer, dict):
+            raise TrackingServiceError(gettext(
+                    'sale_flow.msg_tracking_service_answer',
+                    service=self.service))
+        return answer
 
 
 class Carrier(metaclass=PoolMeta):
