@@ -44,6 +44,18 @@ class TrackingValidationError(ValidationError):
     pass
 
 
+class TrackingCredentialValidationError(ValidationError):
+    pass
+
+
+class TrackingServiceError(UserError):
+    "The tracking service did not answer or refused the request"
+
+
+class TrackingPushError(Exception):
+    "A push refused (its reason: signature or malformed); never shown"
+
+
 class SignatureError(UserError):
     pass
 

@@ -17,6 +17,10 @@ gets a plain page and stores nothing.  Chinese or English after the
 browser's language (``?lang=zh_CN`` or ``?lang=en`` to choose).  The
 pages are ``web/sign_page.html`` (a Genshi template, as trytond's own
 reports use Genshi: every value is escaped) and its ``web/sign_pad.js``.
+
+``/<database>/sale_flow/tracking/<service>/<account>``: the tracking
+service's pushes of logistics events (tracking.py); the push is verified
+with the account's secret and answered as the service documents.
 """
 
 import base64
@@ -330,3 +334,22 @@ def scan_station(request, pool):
                 "style-src 'unsafe-inline'; connect-src 'self'"),
             'X-Frame-Options': 'DENY',
             })
+
+
+@app.route('/<database_name>/sale_flow/tracking/<service>/<int:credential>',
+    methods=['POST'])
+@allow_null_origin
+@with_pool
+@with_transaction(readonly=False)
+def tracking_push(request, pool, service, credential):
+    "A tracking service pushes the events of a number it follows"
+    try:
+        Event = pool.get('sale.flow.tracking.event')
+    except KeyError:
+        return Response('Not Found', status=404)
+    status, answer = Event.receive_push(service, credential, request.form)
+    if status != 200:
+        # nothing of a refused push is kept
+        Transaction().rollback()
+    return Response(json.dumps(answer, ensure_ascii=False), status=status,
+        content_type='application/json; charset=utf-8')

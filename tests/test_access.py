@@ -192,6 +192,26 @@ class AccessMatrixTestCase(unittest.TestCase):
                         'since': dt.datetime(2026, 1, 1),
                         'notified_at': dt.datetime(2026, 1, 1),
                         }])
+            shipped_shipment, = Sale(shipped).shipments
+            pool.get('sale.flow.tracking.credential').create([{
+                        'company': shipped_shipment.company.id,
+                        'service': 'kuaidi100', 'customer': "SAMPLE",
+                        'key': "KEY", 'salt': "SALT",
+                        'endpoint': 'http://127.0.0.1:9',
+                        }])
+            subscription, = pool.get(
+                'sale.flow.tracking.subscription').create([{
+                        'shipment': shipped_shipment.id,
+                        'number': shipped_shipment.tracking_number_list()[0],
+                        'service': 'kuaidi100',
+                        }])
+            pool.get('sale.flow.tracking.event').create([{
+                        'shipment': shipped_shipment.id,
+                        'number': subscription.number,
+                        'time': dt.datetime(2026, 1, 1, 1),
+                        'code': '103', 'status': "揽收", 'state': 'accepted',
+                        'text': "已收取快件", 'origin': 'poll',
+                        }])
             for name in cls._models(pool):
                 Model = pool.get(name)
                 if name in samples or not issubclass(Model, ModelStorage):

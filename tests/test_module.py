@@ -18,6 +18,7 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction
 
+from .kuaidi100_mock import Kuaidi100Mock, sign
 from .tools import ean13
 
 MODULE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -378,6 +379,45 @@ class SaleFlowTestCase(CompanyTestMixin, ModuleTestCase):
                     definition = Model.fields_get([fname])[fname]
                     self.assertNotIn('%f', definition['format'])
         self.assertGreater(checked, 20)
+
+    @with_transaction()
+    def test_kuaidi100_push(self):
+        "kuaidi100's pushes: verified with the salt, events as received"
+        from types import SimpleNamespace
+
+        from trytond.modules.sale_flow.exceptions import TrackingPushError
+        Event = Pool().get('sale.flow.tracking.event')
+        mock = Kuaidi100Mock('C', 'K')
+        mock.subscriptions['SF1'] = {'salt': 'SALT'}
+        mock.add_event('SF1', '2026-12-01 09:00:00', '已收取快件', '揽收',
+            '103', '上海市')
+        mock.add_event('SF1', '2026-12-02 10:05:00', '已签收', '签收', '301')
+        mock.add_event('SF1', '2026-12-02 11:00:00', '?', '?', '99')
+        credential = SimpleNamespace(salt='SALT')
+        number, events = Event._kuaidi100_push(
+            credential, mock.push_form('SF1'))
+        self.assertEqual(number, 'SF1')
+        self.assertEqual(
+            [(e['time'], e['code'], e['state']) for e in events], [
+                (dt.datetime(2026, 12, 2, 3), '99', None),
+                (dt.datetime(2026, 12, 2, 2, 5), '301', 'delivered'),
+                (dt.datetime(2026, 12, 1, 1), '103', 'accepted'),
+                ])
+        self.assertEqual(events[2]['text'], '已收取快件')
+        self.assertEqual(events[2]['place'], '上海市')
+        no_time = '{"lastResult": {"nu": "SF1", "data": [{"time": "x"}]}}'
+        for form, reason in [
+                (mock.push_form('SF1', salt='other'), 'signature'),
+                ({'param': mock.push_form('SF1')['param']}, 'malformed'),
+                ({'param': '[1]', 'sign': sign('[1]', 'SALT')},
+                    'malformed'),
+                ({'param': no_time, 'sign': sign(no_time, 'SALT')},
+                    'malformed'),
+                ]:
+            with self.subTest(reason=reason, form=form):
+                with self.assertRaises(TrackingPushError) as context:
+                    Event._kuaidi100_push(credential, form)
+                self.assertEqual(context.exception.args, (reason,))
 
 
 del ModuleTestCase

@@ -1,0 +1,722 @@
+# This file is part of sale_flow.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Step 5 of the flow, after the parcel has left: the courier's logistics
+events (物流信息) kept in the system.
+
+A carrier names its *tracking service* (``tracking_service``, as Tryton's
+``shipping_service`` names a waybill service) and its code at that
+service.  When a shipment of such a carrier is shipped, each of its
+tracking numbers gets a subscription; the service pushes the parcel's
+events to the route ``/<database>/sale_flow/tracking/<service>/<id>``
+(routes.py) and a cron polls the numbers whose push has not come, at most
+once per number per the account's minimum interval.  Every event is stored
+once (per shipment, number, time and code), as received, with our state;
+the shipment keeps the state of its latest event.
+
+A service is a value of the selection and three methods of
+``sale.flow.tracking.event`` named after it: ``_<service>_subscribe``,
+``_<service>_query`` and ``_<service>_push`` (doc/reference.rst).  This
+module has kuaidi100's protocol (快递100: MD5-signed query, subscription
+with a callback and a salt, signed pushes).
+"""
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import defaultdict
+from zoneinfo import ZoneInfo
+
+from sql import Null
+
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Unique, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Bool, Eval
+from trytond.transaction import Transaction, without_check_access
+
+from .access import FlowAccessMixin, to_the_second
+from .common import transition
+from .exceptions import (
+    TrackingCredentialValidationError, TrackingPushError, TrackingServiceError)
+
+logger = logging.getLogger(__name__)
+
+SERVICES = [
+    (None, ""),
+    ('kuaidi100', "Kuaidi100 (快递100)"),
+    ]
+STATES = [
+    (None, ""),
+    ('accepted', "Accepted"),
+    ('in_transit', "In Transit"),
+    ('out_for_delivery', "Out for Delivery"),
+    ('delivered', "Delivered"),
+    ('refused', "Refused / Returned"),
+    ('exception', "Exception"),
+    ]
+
+# kuaidi100's states (``state``) and sub-states (``statusCode`` with
+# resultv2=4), as its documentation lists them
+KUAIDI100_STATES = {
+    '0': 'in_transit',  # 在途
+    '1': 'accepted',  # 揽收
+    '2': 'exception',  # 疑难
+    '3': 'delivered',  # 签收
+    '4': 'refused',  # 退签
+    '5': 'out_for_delivery',  # 派件
+    '6': 'refused',  # 退回
+    '7': 'in_transit',  # 转投
+    '8': 'in_transit',  # 清关
+    '10': 'in_transit',  # 待清关
+    '11': 'in_transit',  # 清关中
+    '12': 'in_transit',  # 已清关
+    '13': 'exception',  # 清关异常
+    '14': 'refused',  # 拒签
+    '101': 'accepted',  # 已下单
+    '102': 'accepted',  # 待揽收
+    '103': 'accepted',  # 已揽收
+    '1001': 'in_transit',  # 到达派件城市
+    '1002': 'in_transit',  # 干线
+    '1003': 'in_transit',  # 转递
+    '501': 'out_for_delivery',  # 投柜或驿站
+    '301': 'delivered',  # 本人签收
+    '302': 'delivered',  # 派件异常后签收
+    '303': 'delivered',  # 代签
+    '304': 'delivered',  # 投柜或站签收
+    '401': 'refused',  # 已销单
+    '201': 'exception',  # 超时未签收
+    '202': 'exception',  # 超时未更新
+    '203': 'refused',  # 拒收
+    '204': 'exception',  # 派件异常
+    '205': 'exception',  # 柜或驿站超时未取
+    '206': 'exception',  # 无法联系
+    '207': 'exception',  # 超区
+    '208': 'exception',  # 滞留
+    '209': 'exception',  # 破损
+    '210': 'exception',  # 销单
+    }
+KUAIDI100_ENDPOINT = 'https://poll.kuaidi100.com'
+# the couriers' times are China's
+COURIER_TIMEZONE = ZoneInfo('Asia/Shanghai')
+PUSH_PATH = '/%(database)s/sale_flow/tracking/%(service)s/%(credential)s'
+MAX_TEXT = 1000
+
+
+def kuaidi100_sign(*parts):
+    "kuaidi100's signature: the upper-case MD5 of the parts joined"
+    return hashlib.md5(''.join(parts).encode('utf-8')).hexdigest().upper()
+
+
+def courier_time(value):
+    """The courier's local time (YYYY-MM-DD HH:MM:SS) as Tryton stores
+    times (UTC, naive); None when it is not such a time"""
+    try:
+        local = dt.datetime.strptime(str(value).strip(), '%Y-%m-%d %H:%M:%S')
+    except ValueError:
+        return None
+    return local.replace(tzinfo=COURIER_TIMEZONE).astimezone(
+        dt.timezone.utc).replace(tzinfo=None)
+
+
+def _text(value, size=MAX_TEXT):
+    if value is None:
+        return None
+    return str(value).strip()[:size] or None
+
+
+class Credential(FlowAccessMixin, ModelSQL, ModelView):
+    "Tracking service account"
+    __name__ = 'sale.flow.tracking.credential'
+
+    company = fields.Many2One('company.company', "Company", required=True)
+    service = fields.Selection(
+        [s for s in SERVICES if s[0]], "Service", required=True)
+    customer = fields.Char(
+        "Customer ID", required=True, strip=True,
+        help="The account's customer ID at the service (kuaidi100: "
+        "customer).")
+    key = fields.Char(
+        "Key", required=True, strip=True,
+        help="The account's authorization key (kuaidi100: key).")
+    salt = fields.Char(
+        "Push Secret", required=True, strip=True,
+        help="The secret the service signs its pushes with (kuaidi100: "
+        "salt).")
+    endpoint = fields.Char(
+        "Endpoint", required=True, strip=True,
+        help="The service's address: its production or test server.")
+    callback_url = fields.Char(
+        "Public Address", strip=True,
+        help="The address where the service reaches this server, e.g. "
+        "https://erp.example.com; the push route is added to it.  Without "
+        "it the numbers are only polled.")
+    poll_interval = fields.TimeDelta(
+        "Minimum Poll Interval", required=True,
+        help="A number is queried at most once in this time (the service's "
+        "rate limit).")
+    timeout = fields.Integer(
+        "Timeout", required=True, help="Seconds to wait for the service.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('company_service_unique', Unique(t, t.company, t.service),
+                'sale_flow.msg_tracking_credential_unique'),
+            ]
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_service(cls):
+        return 'kuaidi100'
+
+    @classmethod
+    def default_endpoint(cls):
+        return KUAIDI100_ENDPOINT
+
+    @classmethod
+    def default_poll_interval(cls):
+        return dt.timedelta(minutes=30)
+
+    @classmethod
+    def default_timeout(cls):
+        return 10
+
+    def get_rec_name(self, name):
+        # never the key nor the secret
+        return '%s - %s' % (self.service, self.company.rec_name)
+
+    @classmethod
+    def validate_fields(cls, credentials, field_names):
+        super().validate_fields(credentials, field_names)
+        for credential in credentials:
+            for name in ['endpoint', 'callback_url']:
+                value = getattr(credential, name)
+                parsed = urllib.parse.urlsplit(value or '')
+                if value and (parsed.scheme not in {'http', 'https'}
+                        or not parsed.netloc):
+                    raise TrackingCredentialValidationError(gettext(
+                            'sale_flow.msg_tracking_credential_url',
+                            url=value))
+            if (credential.poll_interval is not None
+                    and credential.poll_interval < dt.timedelta(0)):
+                raise TrackingCredentialValidationError(gettext(
+                        'sale_flow.msg_tracking_credential_interval'))
+            if credential.timeout is not None and not (
+                    0 < credential.timeout <= 120):
+                raise TrackingCredentialValidationError(gettext(
+                        'sale_flow.msg_tracking_credential_timeout'))
+
+    @classmethod
+    def get(cls, service, company):
+        "The account of the company at the service (None if there is none)"
+        with without_check_access():
+            credentials = cls.search([
+                    ('service', '=', service),
+                    ('company', '=', company.id if company else None),
+                    ], limit=1)
+        return credentials[0] if credentials else None
+
+    def push_url(self):
+        "The address the service pushes the events of this account to"
+        if self.callback_url:
+            return self.callback_url.rstrip('/') + PUSH_PATH % {
+                'database': urllib.parse.quote(
+                    Transaction().database.name, safe=''),
+                'service': self.service,
+                'credential': self.id,
+                }
+
+    def post(self, path, data):
+        """POST the form data to the service and return its JSON answer;
+        TrackingServiceError when it does not answer or not in JSON"""
+        url = self.endpoint.rstrip('/') + path
+        body = urllib.parse.urlencode(data).encode('utf-8')
+        request = urllib.request.Request(url, data=body, headers={
+                'Content-Type': 'application/x-www-form-urlencoded',
+                })
+        try:
+            with urllib.request.urlopen(
+                    request, timeout=self.timeout) as response:
+                answer = response.read()
+        except (urllib.error.URLError, OSError, ValueError) as exception:
+            # the URL and the reason, never the form (it has the key)
+            raise TrackingServiceError(gettext(
+                    'sale_flow.msg_tracking_service_unreachable',
+                    service=self.service,
+                    error=str(getattr(exception, 'reason', exception))
+                    [:200])) from exception
+        try:
+            answer = json.loads(answer.decode('utf-8'))
+        except (UnicodeDecodeError, ValueError) as exception:
+            raise TrackingServiceError(gettext(
+                    'sale_flow.msg_tracking_service_answer',
+                    service=self.service)) from exception
+        if not isinstance(answer, dict):
+            raise TrackingServiceError(gettext(
+                    'sale_flow.msg_tracking_service_answer',
+                    service=self.service))
+        return answer
+
+
+class Carrier(metaclass=PoolMeta):
+    __name__ = 'carrier'
+
+    tracking_service = fields.Selection(
+        SERVICES, "Tracking Service",
+        help="The service that reports the parcels' logistics events.")
+    tracking_service_code = fields.Char(
+        "Courier Code at the Service", strip=True,
+        states={
+            'invisible': ~Eval('tracking_service'),
+            'required': Bool(Eval('tracking_service')),
+            },
+        help="The carrier's code at the tracking service, e.g. shunfeng "
+        "(顺丰) or zhongtong (中通) at kuaidi100.")
+
+
+class Event(FlowAccessMixin, ModelSQL, ModelView):
+    "Logistics event of a customer shipment"
+    __name__ = 'sale.flow.tracking.event'
+    _flow_external = set()
+
+    shipment = fields.Many2One(
+        'stock.shipment.out', "Shipment", required=True, readonly=True,
+        ondelete='CASCADE')
+    number = fields.Char("Tracking Number", required=True, readonly=True)
+    time = to_the_second(fields.Timestamp(
+            "Time", required=True, readonly=True,
+            help="When the courier recorded the event."))
+    place = fields.Char("Place", readonly=True)
+    code = fields.Char(
+        "Courier Code", readonly=True,
+        help="The courier's status code, as received.")
+    status = fields.Char(
+        "Courier Status", readonly=True,
+        help="The courier's status, as received.")
+    text = fields.Text("Description", readonly=True)
+    state = fields.Selection(STATES, "State", readonly=True)
+    state_string = state.translated('state')
+    service = fields.Selection(SERVICES, "Service", readonly=True)
+    origin = fields.Selection([
+            ('push', "Push"),
+            ('poll', "Poll"),
+            ], "Received by", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('event_unique', Unique(t, t.shipment, t.number, t.time, t.code),
+                'sale_flow.msg_tracking_event_unique'),
+            ]
+        cls._sql_indexes.add(
+            Index(t, (t.shipment, Index.Range()), (t.time, Index.Range())))
+        cls._order = [('time', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def store(cls, subscription, events, origin):
+        """Store the events of the subscription's number that are not
+        stored yet and update the shipment's state; the number stored"""
+        keys = {(e.number, e.time, e.code or None)
+            for e in cls.search([
+                    ('shipment', '=', subscription.shipment.id),
+                    ('number', '=', subscription.number),
+                    ])}
+        to_save = []
+        for values in events:
+            key = (subscription.number, values['time'],
+                values.get('code') or None)
+            if key in keys:
+                continue
+            keys.add(key)
+            to_save.append(cls(
+                    shipment=subscription.shipment,
+                    number=subscription.number,
+                    service=subscription.service,
+                    origin=origin,
+                    **values))
+        if to_save:
+            cls.save(to_save)
+            Shipment = Pool().get('stock.shipment.out')
+            Shipment.update_tracking_state([subscription.shipment])
+        return len(to_save)
+
+    # kuaidi100 (快递100)
+
+    @classmethod
+    def _kuaidi100_subscribe(cls, credential, carrier, number):
+        answer = credential.post('/poll', {
+                'schema': 'json',
+                'param': json.dumps({
+                        'company': carrier.tracking_service_code,
+                        'number': number,
+                        'key': credential.key,
+                        'parameters': {
+                            'callbackurl': credential.push_url(),
+                            'salt': credential.salt,
+                            'resultv2': '4',
+                            },
+                        }, ensure_ascii=False),
+                })
+        # 501: already subscribed
+        if str(answer.get('returnCode')) not in {'200', '501'}:
+            raise TrackingServiceError(gettext(
+                    'sale_flow.msg_tracking_service_refused',
+                    service=credential.service,
+                    code=_text(answer.get('returnCode'), 20) or '',
+                    message=_text(answer.get('message'), 200) or ''))
+
+    @classmethod
+    def _kuaidi100_query(cls, credential, carrier, number):
+        param = json.dumps({
+                'com': carrier.tracking_service_code,
+                'num': number,
+                'resultv2': '4',
+                'order': 'desc',
+                }, ensure_ascii=False)
+        answer = credential.post('/poll/query.do', {
+                'customer': credential.customer,
+                'sign': kuaidi100_sign(param, credential.key,
+                    credential.customer),
+                'param': param,
+                })
+        if (str(answer.get('returnCode')) == '500'
+                and answer.get('result') is False):
+            # no result yet: the courier has not recorded the parcel
+            return []
+        if str(answer.get('status')) != '200':
+            raise TrackingServiceError(gettext(
+                    'sale_flow.msg_tracking_service_refused',
+                    service=credential.service,
+                    code=_text(answer.get('returnCode')
+                        or answer.get('status'), 20) or '',
+                    message=_text(answer.get('message'), 200) or ''))
+        return cls._kuaidi100_events(answer)
+
+    @classmethod
+    def _kuaidi100_events(cls, result):
+        "The events of a kuaidi100 result (of a query or of a push)"
+        data = result.get('data')
+        if not isinstance(data, list):
+            raise ValueError('data')
+        events = []
+        for item in data:
+            if not isinstance(item, dict):
+                raise ValueError('data')
+            time = courier_time(item.get('time') or item.get('ftime'))
+            if time is None:
+                raise ValueError('time')
+            # without resultv2 only the latest event has a code: the state
+            code = _text(item.get('statusCode'), 20)
+            if code is None and not events:
+                code = _text(result.get('state'), 20)
+            events.append({
+                    'time': time,
+                    'place': _text(
+                        item.get('location') or item.get('areaName'), 200),
+                    'code': code,
+                    'status': _text(item.get('status'), 100),
+                    'text': _text(item.get('context')),
+                    'state': KUAIDI100_STATES.get(code),
+                    })
+        return events
+
+    @classmethod
+    def _kuaidi100_push(cls, credential, form):
+        """The number and the events of kuaidi100's push (the form it
+        posts: param and its sign); TrackingPushError if it is refused"""
+        param, sign = form.get('param'), form.get('sign')
+        if not isinstance(param, str) or not isinstance(sign, str):
+            raise TrackingPushError('malformed')
+        expected = kuaidi100_sign(param, credential.salt)
+        if not hmac.compare_digest(expected, sign.strip().upper()):
+            raise TrackingPushError('signature')
+        try:
+            body = json.loads(param)
+            result = body['lastResult']
+            number = _text(result['nu'], 100)
+            events = cls._kuaidi100_events(result)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise TrackingPushError('malformed')
+        if not number:
+            raise TrackingPushError('malformed')
+        return number, events
+
+    @classmethod
+    def _kuaidi100_answer(cls, error=None):
+        "The answer kuaidi100 documents for its pushes"
+        if error:
+            return {'result': False, 'returnCode': '500', 'message': error}
+        return {'result': True, 'returnCode': '200', 'message': '成功'}
+
+    @classmethod
+    def receive_push(cls, service, credential_id, form):
+        """Store the events the service pushes for an account; the HTTP
+        status and the answer the service expects"""
+        pool = Pool()
+        Credential = pool.get('sale.flow.tracking.credential')
+        Subscription = pool.get('sale.flow.tracking.subscription')
+        answer = getattr(cls, '_%s_answer' % service, None)
+        if not answer or service not in dict(SERVICES):
+            return 404, {'message': 'unknown service'}
+        credentials = Credential.search([
+                ('id', '=', credential_id),
+                ('service', '=', service),
+                ])
+        if not credentials:
+            logger.warning('%s push refused: unknown account %s',
+                service, credential_id)
+            return 404, answer('unknown account')
+        credential, = credentials
+        try:
+            number, events = getattr(cls, '_%s_push' % service)(
+                credential, form)
+        except TrackingPushError as exception:
+            reason = exception.args[0] if exception.args else 'malformed'
+            logger.warning('%s push refused for account %s: %s',
+                service, credential.id, reason)
+            if reason == 'signature':
+                return 403, answer('sign error')
+            return 400, answer('malformed push')
+        with Transaction().set_context(company=credential.company.id):
+            # the company's shipments only
+            subscriptions = Subscription.search([
+                    ('number', '=', number),
+                    ('service', '=', service),
+                    ('shipment.company', '=', credential.company.id),
+                    ('shipment.state', 'not in', ['cancelled']),
+                    ])
+            if not subscriptions:
+                logger.warning('%s push for unknown number %s ignored',
+                    service, number)
+                return 200, answer()
+            stored = 0
+            for subscription in subscriptions:
+                stored += cls.store(subscription, events, 'push')
+            Subscription.write(subscriptions, {
+                    'pushed_at': dt.datetime.now(),
+                    })
+        logger.info('%s push for %s: %s new events', service, number, stored)
+        return 200, answer()
+
+
+class Subscription(FlowAccessMixin, ModelSQL, ModelView):
+    "Tracking number followed at a tracking service"
+    __name__ = 'sale.flow.tracking.subscription'
+    _flow_external = set()
+
+    shipment = fields.Many2One(
+        'stock.shipment.out', "Shipment", required=True, readonly=True,
+        ondelete='CASCADE')
+    number = fields.Char("Tracking Number", required=True, readonly=True)
+    service = fields.Selection(SERVICES, "Service", readonly=True)
+    subscribed_at = to_the_second(
+        fields.Timestamp("Subscribed at", readonly=True))
+    pushed_at = to_the_second(
+        fields.Timestamp("Last Push", readonly=True))
+    polled_at = to_the_second(
+        fields.Timestamp("Last Poll", readonly=True))
+    error = fields.Char(
+        "Last Error", readonly=True,
+        help="What the service answered when it last failed.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('shipment_number_unique', Unique(t, t.shipment, t.number),
+                'sale_flow.msg_tracking_subscription_unique'),
+            ]
+        cls._sql_indexes.add(Index(t, (t.number, Index.Equality())))
+        cls._order = [('id', 'ASC')]
+
+    @classmethod
+    def follow(cls, shipments):
+        "Subscribe the tracking numbers of the shipments at their service"
+        existing = {(s.shipment.id, s.number) for s in cls.search([
+                    ('shipment', 'in', [s.id for s in shipments]),
+                    ])}
+        to_save = []
+        for shipment in shipments:
+            carrier = shipment.carrier
+            if not carrier or not carrier.tracking_service:
+                continue
+            for number in shipment.tracking_number_list():
+                if (shipment.id, number) not in existing:
+                    existing.add((shipment.id, number))
+                    to_save.append(cls(shipment=shipment, number=number,
+                            service=carrier.tracking_service))
+        cls.save(to_save)
+        return to_save
+
+    def _service(self):
+        "The carrier and the account of the subscription's number"
+        Credential = Pool().get('sale.flow.tracking.credential')
+        carrier = self.shipment.carrier
+        if not carrier or carrier.tracking_service != self.service:
+            return carrier, None
+        return carrier, Credential.get(self.service, self.shipment.company)
+
+    @classmethod
+    def subscribe(cls, subscriptions):
+        """Subscribe the numbers at their service (failures are kept on
+        the subscription and tried again by the cron)"""
+        with without_check_access():
+            cls._subscribe(cls.browse(subscriptions))
+
+    @classmethod
+    def _subscribe(cls, subscriptions):
+        Event = Pool().get('sale.flow.tracking.event')
+        now = dt.datetime.now()
+        for subscription in subscriptions:
+            if subscription.subscribed_at:
+                continue
+            carrier, credential = subscription._service()
+            values = {}
+            try:
+                if not credential:
+                    raise TrackingServiceError(gettext(
+                            'sale_flow.msg_tracking_no_credential',
+                            service=subscription.service,
+                            company=subscription.shipment.company.rec_name))
+                if not credential.push_url():
+                    continue  # polled only
+                getattr(Event, '_%s_subscribe' % subscription.service)(
+                    credential, carrier, subscription.number)
+                values = {'subscribed_at': now, 'error': None}
+            except TrackingServiceError as exception:
+                logger.warning('%s subscription of %s failed: %s',
+                    subscription.service, subscription.number,
+                    exception.message)
+                values = {'error': exception.message[:200]}
+            cls.write([subscription], values)
+
+    @classmethod
+    def poll(cls):
+        """Query the numbers of the parcels on their way whose minimum
+        interval has passed; subscribe those not subscribed yet"""
+        with without_check_access():
+            cls._poll()
+
+    @classmethod
+    def _poll(cls):
+        pool = Pool()
+        Event = pool.get('sale.flow.tracking.event')
+        now = dt.datetime.now()
+        subscriptions = cls.search([
+                ('shipment.state', '=', 'shipped'),
+                ['OR',
+                    ('shipment.tracking_state', '=', None),
+                    ('shipment.tracking_state', '!=', 'delivered'),
+                    ],
+                ], order=[('polled_at', 'ASC NULLS FIRST'), ('id', 'ASC')])
+        cls._subscribe([s for s in subscriptions if not s.subscribed_at])
+        due = defaultdict(list)
+        for subscription in subscriptions:
+            carrier, credential = subscription._service()
+            if not credential:
+                continue
+            if (subscription.polled_at
+                    and subscription.polled_at
+                    > now - credential.poll_interval):
+                continue
+            due[credential].append((carrier, subscription))
+        for credential, pairs in due.items():
+            query = getattr(Event, '_%s_query' % credential.service)
+            for carrier, subscription in pairs:
+                values = {'polled_at': now, 'error': None}
+                try:
+                    events = query(credential, carrier, subscription.number)
+                except (TrackingServiceError, ValueError) as exception:
+                    message = getattr(exception, 'message', None) or gettext(
+                        'sale_flow.msg_tracking_service_answer',
+                        service=credential.service)
+                    logger.warning('%s query of %s failed: %s',
+                        credential.service, subscription.number, message)
+                    values['error'] = message[:200]
+                else:
+                    Event.store(subscription, events, 'poll')
+                cls.write([subscription], values)
+
+
+class ShipmentOut(metaclass=PoolMeta):
+    __name__ = 'stock.shipment.out'
+
+    tracking_state = fields.Selection(
+        STATES, "Parcel State", readonly=True,
+        help="The state of the latest logistics event of the courier.")
+    tracking_state_string = tracking_state.translated('tracking_state')
+    tracking_events = fields.One2Many(
+        'sale.flow.tracking.event', 'shipment', "Logistics Events",
+        readonly=True)
+    tracking_subscriptions = fields.One2Many(
+        'sale.flow.tracking.subscription', 'shipment',
+        "Tracking Subscriptions", readonly=True)
+
+    @classmethod
+    def copy(cls, shipments, default=None):
+        default = default.copy() if default is not None else {}
+        for name in ['tracking_state', 'tracking_events',
+                'tracking_subscriptions']:
+            default.setdefault(name, None)
+        return super().copy(shipments, default=default)
+
+    @classmethod
+    @ModelView.button
+    @transition('shipped')
+    def ship(cls, shipments):
+        super().ship(shipments)
+        Subscription = Pool().get('sale.flow.tracking.subscription')
+        with without_check_access():
+            subscriptions = Subscription.follow(shipments)
+        if subscriptions:
+            # the service is called after the commit, never in the
+            # clerk's request
+            Subscription.__queue__.subscribe(subscriptions)
+
+    @classmethod
+    def update_tracking_state(cls, shipments):
+        "The state of each shipment's latest mapped event"
+        pool = Pool()
+        Event = pool.get('sale.flow.tracking.event')
+        event = Event.__table__()
+        cursor = Transaction().connection.cursor()
+        ids = [s.id for s in shipments]
+        latest = {}
+        cursor.execute(*event.select(
+                event.shipment, event.state,
+                where=event.shipment.in_(ids) & (event.state != Null),
+                order_by=[event.shipment, event.time.asc, event.id.asc]))
+        for shipment, state in cursor:
+            latest[shipment] = state
+        to_write = []
+        for shipment in cls.browse(ids):
+            state = latest.get(shipment.id)
+            if shipment.tracking_state != state:
+                to_write.extend(([shipment], {'tracking_state': state}))
+        if to_write:
+            with without_check_access():
+                cls.write(*to_write)
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.append(
+            ('sale.flow.tracking.subscription|poll',
+                "Fetch the Logistics Events of the Parcels"))
