@@ -30,6 +30,16 @@ the invariants read by SQL at the end.  --ci: 2 workers, 4 operators, 40
 orders, one gunicorn worker killed (by its pid) in the middle of
 sale_flow's run; the exit status is 1 on any invariant violation.
 
+Every run counts the customers' e-mails the mail sink received against
+the shipments that were shipped (or packed for pickup): each one once.
+Faults in the middle of sale_flow's run (--fault, more than once):
+pg-restart restarts the benchmark's own PostgreSQL (pg_ctl on its data
+folder; the processes of the serve must reconnect, the operators see at
+most an error they retry); mail-down stops the mail sink for
+--mail-down seconds (60): the e-mails wait in Tryton's queue and are sent
+when it is back, once each.  With a fault, an order an operator could not
+finish counts as a violation.
+
 Everything listens on 127.0.0.1 only, on free ports; the run-time files
 are in a temporary folder (--keep keeps it); everything started is
 stopped at the end, also on Ctrl-C or an error.
@@ -37,6 +47,9 @@ stopped at the end, also on Ctrl-C or an error.
 
 import argparse
 import collections
+import email
+import email.header
+import glob
 import html
 import http.client
 import math
@@ -45,6 +58,7 @@ import random
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -198,6 +212,72 @@ class Serve:
             with conn.cursor() as cursor:
                 cursor.execute(query, params or None)
                 return cursor.fetchall() if cursor.description else []
+
+
+class MailSink:
+    "scripts/mail_sink.py on a port of its own; stopped and started again"
+
+    def __init__(self, port, folder):
+        self.port = port
+        self.folder = folder
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen([sys.executable,
+                os.path.join(ROOT, 'scripts', 'mail_sink.py'),
+                '--port', str(self.port), '--out', self.folder])
+        # listening before it is used
+        for _ in range(100):
+            try:
+                with socket.create_connection(('127.0.0.1', self.port), 1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise SystemExit("the mail sink did not start")
+
+    def stop(self):
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def shipments(self):
+        "The shipment numbers of the e-mails received: {number: count}"
+        received = collections.Counter()
+        for name in os.listdir(self.folder):
+            with open(os.path.join(self.folder, name), 'rb') as file:
+                message = email.message_from_binary_file(file)
+            subject = str(email.header.make_header(
+                    email.header.decode_header(message['Subject'] or '')))
+            found = re.search(r'\(shipment ([^)]+)\)', subject)
+            if found:
+                received[found.group(1)] += 1
+        return received
+
+
+def restart_postgresql(serve):
+    "pg_ctl restart (fast) of the serve's own cluster; the seconds it took"
+    data = os.path.join(serve.directory, 'pg', 'data')
+    bin_dir = sorted(glob.glob('/usr/lib/postgresql/*/bin'),
+        key=lambda p: [int(n) for n in re.findall(r'\d+', p)])[-1]
+    command = [os.path.join(bin_dir, 'pg_ctl'), '-D', data, '-l',
+        os.path.join(serve.directory, 'pg', 'server.log'), '-m', 'fast',
+        '-w', 'restart']
+    if os.getuid() == 0:
+        # the cluster belongs to the postgres user (scripts/serve)
+        command = ['runuser', '-u', 'postgres', '--'] + command
+    before = serve.postmaster()
+    started = time.monotonic()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    seconds = time.monotonic() - started
+    print(f"  restarted PostgreSQL (postmaster {before} -> "
+        f"{serve.postmaster()}) in {seconds:.1f} s", file=sys.stderr)
+    return seconds
 
 
 def build_tryton_database(serve, customers, products):
@@ -458,7 +538,10 @@ class Run:
             [('id', 'DESC')]) or [0]
         self.first_sale = self.first_sale[0]
 
-    def execute(self, kill=None):
+    def execute(self, faults=()):
+        """Run the operators; faults: (share of the orders done, name,
+        func), each func called once when that share is done; returns
+        {name: what func returned}"""
         roles = (['clerk', 'reviewer', 'warehouse', 'shipping']
             if self.flow_name == 'sale_flow'
             else ['clerk', 'saleadmin', 'stock'])
@@ -469,13 +552,14 @@ class Run:
         self.deadline = self.stats.started + self.seconds
         for thread in threads:
             thread.start()
-        killed = None
+        done = {}
         while any(t.is_alive() for t in threads):
-            if (kill and killed is None
-                    and sum(self.stats.outcomes.values()) >= self.count // 3):
-                killed = kill()
+            finished = sum(self.stats.outcomes.values())
+            for share, name, func in faults:
+                if name not in done and finished >= int(self.count * share):
+                    done[name] = func()
             time.sleep(0.2)
-        return killed
+        return done
 
     # sale_flow: intake → quote → approve → process (the queue) → assign →
     # scan → pick → pack → ship → sign
@@ -735,14 +819,25 @@ class Run:
 
 # --- the invariants ---------------------------------------------------------
 
+# A task that fails on the database (PostgreSQL restarted under it) is
+# pushed again by trytond-worker as a new task with the same data; the
+# failed one stays in ir_queue, taken and never finished.
+RESCHEDULED_WHERE = """q.finished_at IS NULL AND q.dequeued_at IS NOT NULL
+    AND EXISTS (SELECT 1 FROM ir_queue r
+        WHERE r.id > q.id AND r.finished_at IS NOT NULL
+            AND CAST(r.data AS TEXT) = CAST(q.data AS TEXT))"""
+QUEUE_LEFT = ("SELECT {columns} FROM ir_queue q WHERE q.finished_at IS NULL "
+    "AND NOT (" + RESCHEDULED_WHERE + ")")
+RESCHEDULED = "SELECT q.id, q.name FROM ir_queue q WHERE " + RESCHEDULED_WHERE
+
+
 def invariants(serve, database, first_sale, queue_wait=60):
     """Violations read by SQL once the queue is done (or queue_wait
     seconds): {name: (count, examples)}"""
     sql = serve.sql
     deadline = time.monotonic() + queue_wait
     while time.monotonic() < deadline:
-        left, = sql(database,
-            'SELECT COUNT(*) FROM ir_queue WHERE finished_at IS NULL')[0]
+        left, = sql(database, QUEUE_LEFT.format(columns='COUNT(*)'))[0]
         if not left:
             break
         time.sleep(1)
@@ -824,17 +919,51 @@ def invariants(serve, database, first_sale, queue_wait=60):
                 AND NOT EXISTS (SELECT 1 FROM sale_flow_review_decision d
                     WHERE d.sale = s.id AND d.decision = 'approved')""",
             first_sale)
-        rows("queue tasks left", """
-            SELECT id, name, enqueued_at FROM ir_queue
-            WHERE finished_at IS NULL""")
+        rows("queue tasks left", QUEUE_LEFT.format(
+                columns='q.id, q.name, q.enqueued_at'))
+        rows("(queue tasks that failed on the database and ran again as "
+            "Tryton's copy)", RESCHEDULED)
     else:
         # no trytond-worker serves this database: confirm's queued
         # process waits there for ever, while the flow calls process
-        left, = sql(database,
-            'SELECT COUNT(*) FROM ir_queue WHERE finished_at IS NULL')[0]
+        left, = sql(database, QUEUE_LEFT.format(columns='COUNT(*)'))[0]
         result['(queue tasks left, not served: the flow processes)'] = (
             left, [])
     return result
+
+
+def emails(serve, sink, first_sale, wait=60):
+    """The customers' e-mails of sale_flow's run against the mail sink
+    (waiting up to wait seconds for the missing ones): {name: (count,
+    examples)}, and the number expected"""
+    expected = {number for number, in serve.sql(DB, """
+        SELECT s.number FROM stock_shipment_out s
+        WHERE s.id IN (
+                SELECT DISTINCT CAST(SPLIT_PART(m.shipment, ',', 2)
+                    AS INTEGER)
+                FROM stock_move m JOIN sale_line l
+                    ON m.origin = 'sale.line,' || l.id
+                WHERE l.sale IN (SELECT id FROM sale_sale WHERE id > %s)
+                    AND m.shipment LIKE 'stock.shipment.out,%%')
+            AND CASE WHEN s.delivery_method = 'pickup'
+                THEN s.state IN ('packed', 'shipped', 'done')
+                ELSE s.state IN ('shipped', 'done') END
+            AND EXISTS (SELECT 1 FROM party_contact_mechanism c
+                WHERE c.party = s.customer AND c.type = 'email'
+                    AND c.active AND COALESCE(c.value, '') != '')""",
+            first_sale)}
+    deadline = time.monotonic() + wait
+    while True:
+        received = sink.shipments()
+        missing = sorted(expected - set(received))
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    twice = sorted(n for n in expected if received[n] > 1)
+    return {
+        "shipped without its e-mail received": (len(missing), missing[:3]),
+        "e-mail received more than once": (len(twice), twice[:3]),
+        }, len(expected)
 
 
 # --- the benchmark ----------------------------------------------------------
@@ -1011,12 +1140,93 @@ class Bench:
             run = Run(self, flow, operators, self.args.orders,
                 self.args.seconds, seed=index)
             run.prepare()
-            kill = (self.kill_worker
-                if self.args.kill and flow == 'sale_flow' else None)
-            killed = run.execute(kill=kill)
-            checks = invariants(self.serve, run.database, run.first_sale)
-            results[flow] = (run, killed, checks)
+            faults = self.faults() if flow == 'sale_flow' else []
+            done = run.execute(faults=faults)
+            wait = 60
+            if 'mail down' in done:
+                # the sink back before the checks; the queue's retries
+                done['mail down'].join()
+                wait = 180
+            checks = invariants(self.serve, run.database, run.first_sale,
+                queue_wait=wait)
+            if flow == 'sale_flow':
+                mails, expected = emails(self.serve, self.sink,
+                    run.first_sale, wait=wait)
+                checks.update(mails)
+                checks['(e-mails expected: shipments shipped or ready '
+                    'for pickup with a customer e-mail)'] = (expected, [])
+                if self.args.fault:
+                    failed = sum(v for k, v in run.stats.outcomes.items()
+                        if k.startswith('failed'))
+                    checks["order an operator could not finish "
+                        "(a fault on)"] = (failed, [])
+            if 'pg restart' in done:
+                checks.update(self.listeners())
+            results[flow] = (run, done, checks)
         return self.report(workers, operators, results)
+
+    def faults(self):
+        "The faults of sale_flow's run: (share of orders done, name, func)"
+        faults = []
+        if self.args.kill:
+            faults.append((1 / 3, 'worker killed', self.kill_worker))
+        if 'mail-down' in self.args.fault:
+            faults.append((1 / 4, 'mail down', self.mail_down))
+        if 'pg-restart' in self.args.fault:
+            faults.append((1 / 2, 'pg restart', self.restart_postgresql))
+        return faults
+
+    def mail_down(self):
+        """Stop the mail sink now, start it again after --mail-down
+        seconds: the thread that does"""
+        seconds = self.args.mail_down
+        self.sink.stop()
+        print(f"  stopped the mail sink for {seconds:.0f} s",
+            file=sys.stderr)
+
+        def back():
+            time.sleep(seconds)
+            self.sink.start()
+            print("  the mail sink is back", file=sys.stderr)
+        thread = threading.Thread(target=back, daemon=True)
+        thread.start()
+        return thread
+
+    def restart_postgresql(self):
+        "The fault: the logs' sizes first, to read what follows"
+        self.logs_at_restart = {name: self.log_size(name)
+            for name in ['gunicorn', 'worker']}
+        return restart_postgresql(self.serve)
+
+    def log_size(self, name):
+        path = os.path.join(self.serve.directory, name + '.log')
+        return os.path.getsize(path) if os.path.exists(path) else 0
+
+    def log_since_restart(self, name):
+        with open(os.path.join(self.serve.directory, name + '.log'),
+                errors='replace') as file:
+            file.seek(self.logs_at_restart[name])
+            return file.read()
+
+    def listeners(self):
+        """After the PostgreSQL restart, from the logs: the cache listener
+        threads of the gunicorn workers that died and started again for
+        sale_flow's database, the queue worker's restarts; whether the
+        processes of the serve still run"""
+        log = self.log_since_restart('gunicorn')
+        crashed = log.count(f"cache listener on '{DB}' crashed")
+        started = log.count(f"of '{DB}'\n") + log.count(f"of '{DB}'\r")
+        restarts = self.log_since_restart('worker').count(
+            'the connection to PostgreSQL of')
+        status = self.serve.run('status', check=False)
+        return {
+            f"(after the restart: {crashed} cache listeners died, "
+            f"started again; trytond-worker started again "
+            f"{restarts} time(s))": (started, []),
+            "process of the serve not running after the restart "
+            "(scripts/serve status)": (int(status.returncode != 0),
+                [status.stdout.strip()] if status.returncode else []),
+            }
 
     def report(self, workers, operators, results):
         print(f"\n=== {workers} gunicorn workers × {operators} operators, "
@@ -1024,15 +1234,24 @@ class Bench:
             f"{self.hot_share:.0%} of them) ===")
         rates = {}
         for flow in FLOWS:
-            run, killed, checks = results[flow]
+            run, done, checks = results[flow]
             stats = run.stats
             wall = (stats.ended or stats.started) - stats.started
             delivered = stats.outcomes.get('delivered', 0)
             rates[flow] = delivered / wall if wall else 0
             print(f"\n{flow}: {delivered} delivered of {run.taken} orders "
-                f"in {wall:.1f} s: {rates[flow]:.2f} orders/s"
-                + (f" (gunicorn worker {killed} killed after "
-                    f"{run.count // 3} orders)" if killed else ""))
+                f"in {wall:.1f} s: {rates[flow]:.2f} orders/s")
+            if done.get('worker killed'):
+                print(f"  fault: gunicorn worker {done['worker killed']} "
+                    f"killed after {run.count // 3} orders")
+            if 'pg restart' in done:
+                print(f"  fault: PostgreSQL restarted after "
+                    f"{int(run.count / 2)} orders "
+                    f"({done['pg restart']:.1f} s)")
+            if 'mail down' in done:
+                print(f"  fault: the mail sink down for "
+                    f"{self.args.mail_down:.0f} s after "
+                    f"{int(run.count / 4)} orders")
             print("  outcomes: " + ', '.join(
                     f"{k} {v}" for k, v in sorted(stats.outcomes.items())))
             print(f"  {'step':<12}{'calls':>7}{'p50 ms':>9}{'p95 ms':>9}"
@@ -1099,6 +1318,12 @@ def main():
         help="2 workers, 4 operators, 40 orders, a worker killed")
     parser.add_argument('--kill', action='store_true',
         help="kill a gunicorn worker in the middle of sale_flow's run")
+    parser.add_argument('--fault', action='append', default=[],
+        choices=['pg-restart', 'mail-down'],
+        help="a fault in the middle of sale_flow's run: PostgreSQL "
+        "restarted, the mail server down (more than one: --fault each)")
+    parser.add_argument('--mail-down', type=float, default=60,
+        help="seconds the mail server is down (default 60)")
     parser.add_argument('--dir', help="run-time folder (default: a new "
         "temporary one, removed at the end unless --keep)")
     parser.add_argument('--keep', action='store_true')
@@ -1125,13 +1350,13 @@ def main():
     os.makedirs(mail_dir, exist_ok=True)
     port, mail_port = free_port(), free_port()
     serve = Serve(directory, port, mail_port)
-    mail_sink = subprocess.Popen([sys.executable,
-            os.path.join(ROOT, 'scripts', 'mail_sink.py'),
-            '--port', str(mail_port), '--out', mail_dir])
+    sink = MailSink(mail_port, mail_dir)
+    sink.start()
     violations = 0
     status = 1
     try:
         bench = Bench(args, serve)
+        bench.sink = sink
         index = 0
         for workers in args.workers:
             for operators in args.operators:
@@ -1145,11 +1370,7 @@ def main():
         status = 130
     finally:
         serve.stop()
-        mail_sink.terminate()
-        try:
-            mail_sink.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            mail_sink.kill()
+        sink.stop()
         if args.keep or args.dir:
             print(f"run-time files kept in {directory}", file=sys.stderr)
         else:

@@ -4,16 +4,19 @@
 import datetime as dt
 import os
 import re
+from unittest.mock import patch
 
 import polib
 from lxml import etree
 
+from trytond import config
 from trytond.i18n import gettext
 from trytond.modules.company.tests import CompanyTestMixin
 from trytond.modules.sale_flow.access import flow_field_names
 from trytond.modules.sale_flow.carrier import pattern_example
 from trytond.modules.sale_flow.common import msg, render
 from trytond.modules.sale_flow.monitoring import working_before
+from trytond.modules.sale_flow.notification import ATTEMPT
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction
@@ -418,6 +421,54 @@ class SaleFlowTestCase(CompanyTestMixin, ModuleTestCase):
                 with self.assertRaises(TrackingPushError) as context:
                     Event._kuaidi100_push(credential, form)
                 self.assertEqual(context.exception.args, (reason,))
+
+    @with_transaction()
+    def test_email_waits_for_mail_server(self):
+        """With a queue worker, a customer e-mail the mail server refuses
+        goes back to Tryton's queue, later each time, and is not written"""
+        pool = Pool()
+        Email = pool.get('notification.email')
+        Trigger = pool.get('ir.trigger')
+        Queue = pool.get('ir.queue')
+        ModelData = pool.get('ir.model.data')
+        IrEmail = pool.get('ir.email')
+        Shipment = pool.get('stock.shipment.out')
+        notification = Email(ModelData.get_id(
+                'sale_flow', 'notification_shipment_shipped'))
+        trigger = Trigger(ModelData.get_id(
+                'sale_flow', 'trigger_shipment_shipped'))
+
+        def refused(*args, **kwargs):
+            raise ConnectionRefusedError(111, "Connection refused")
+        if not config.has_section('queue'):
+            config.add_section('queue')
+        had_worker = config.get('queue', 'worker', default='False')
+        config.set('queue', 'worker', 'True')
+        try:
+            with patch('trytond.modules.sale_flow.notification.'
+                    'get_smtp_server', refused):
+                for attempt, delay in [(0, 5), (3, 40), (30, 3600)]:
+                    with self.subTest(attempt=attempt), \
+                            Transaction().set_context(**{ATTEMPT: attempt}):
+                        before = dt.datetime.now()
+                        notification.send_email([Shipment(7)], trigger)
+                        task, = Queue.search([], order=[('id', 'DESC')],
+                            limit=1)
+                        self.assertEqual(task.data['method'],
+                            '_send_email_queued')
+                        self.assertEqual(task.data['instances'],
+                            notification.id)
+                        self.assertEqual(list(task.data['args']),
+                            [[7], trigger.id])
+                        self.assertEqual(task.data['context'][ATTEMPT],
+                            attempt + 1)
+                        self.assertIsNone(task.finished_at)
+                        wait = (task.scheduled_at - before).total_seconds()
+                        self.assertGreaterEqual(wait, delay)
+                        self.assertLess(wait, delay + 5)
+        finally:
+            config.set('queue', 'worker', had_worker)
+        self.assertFalse(IrEmail.search([]))
 
 
 del ModuleTestCase
