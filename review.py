@@ -26,6 +26,7 @@ from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.rpc import RPC
+from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -847,66 +848,111 @@ class Sale(metaclass=PoolMeta):
         all_parties = set()
         for sale in sales:
             all_parties |= {sale.party.id} | related[sale.party.id]
-        candidates = cls.search([
+        # The candidates and their goods are read as rows: instantiating
+        # the thousands of orders and lines of a window costs more than
+        # comparing them (trytond checks every id of the list each record
+        # is made from)
+        candidates, quantities = cls._duplicate_candidates([
                 ('party', 'in', list(all_parties)),
                 ('create_date', '>=', min(dates) - window),
                 ('create_date', '<=', max(dates) + window),
                 ('state', '!=', 'cancelled'),
-                ], order=[('create_date', 'ASC'), ('id', 'ASC')])
+                ], [s.id for s in sales])
         by_party = defaultdict(list)
         for candidate in candidates:
-            by_party[candidate.party.id].append(candidate)
+            by_party[candidate['party']].append(candidate)
 
-        cache = {}
-
-        def products(sale):
-            "Quantity per goods product of the sale, read once per sale"
-            if sale.id not in cache:
-                quantities = cache[sale.id] = defaultdict(float)
-                for line in sale.lines:
-                    if line.type == 'line' and line.product and (
-                            line.product.type != 'service'):
-                        quantities[line.product.id] += line.quantity or 0
-            return cache[sale.id]
-
-        findings = []
+        pairs = []
         for sale in sales:
             created = sale.create_date or now
+            mine = quantities[sale.id]
             party_ids = {sale.party.id} | related[sale.party.id]
             for party_id in party_ids:
                 for other in by_party[party_id]:
-                    if other.id == sale.id:
+                    if other['id'] == sale.id:
                         continue
-                    other_created = other.create_date or now
+                    other_created = other['create_date'] or now
                     if abs(other_created - created) > window:
                         continue
-                    same_party = other.party.id == sale.party.id
-                    if not same_party and not _same_address(
-                            sale.shipment_address, other.shipment_address):
-                        # another customer: phone and address must match
-                        continue
+                    same_party = other['party'] == sale.party.id
                     certain = bool(same_party and sale.intake_reference
-                        and other.intake_reference == sale.intake_reference)
-                    if certain:
-                        score = 100
-                        reason = msg(
-                            'sale_flow.msg_duplicate_same_reference',
-                            reference=sale.intake_reference)
-                    else:
-                        score, reason = cls._duplicate_similarity(
-                            sale, other, products(sale), products(other),
-                            same_party, abs(other_created - created))
-                    if score is None or score < threshold:
-                        continue
-                    findings.append(cls._finding(
-                            sale, 'duplicate',
-                            'blocking' if certain else 'warning',
-                            'duplicate:%s' % other.id,
-                            msg('sale_flow.msg_finding_duplicate',
-                                other=other.rec_name, score=score,
-                                reason=reason),
-                            other_sale=other, score=score))
+                        and other['intake_reference']
+                        == sale.intake_reference)
+                    if not certain:
+                        score = cls._duplicate_score(
+                            mine, quantities[other['id']], same_party)
+                        if score is None or score < threshold:
+                            continue
+                    pairs.append((sale, other, same_party, certain))
+        # the orders named by a finding are read once, all together
+        others = {o.id: o for o in cls.browse(
+                list({other['id'] for _, other, _, _ in pairs}))}
+
+        findings = []
+        for sale, other, same_party, certain in pairs:
+            created = sale.create_date or now
+            other_created = other['create_date'] or now
+            other = others[other['id']]
+            if not same_party and not _same_address(
+                    sale.shipment_address, other.shipment_address):
+                # another customer: phone and address must match
+                continue
+            if certain:
+                score = 100
+                reason = msg(
+                    'sale_flow.msg_duplicate_same_reference',
+                    reference=sale.intake_reference)
+            else:
+                score, reason = cls._duplicate_similarity(
+                    sale, other, quantities[sale.id], quantities[other.id],
+                    same_party, abs(other_created - created))
+            findings.append(cls._finding(
+                    sale, 'duplicate',
+                    'blocking' if certain else 'warning',
+                    'duplicate:%s' % other.id,
+                    msg('sale_flow.msg_finding_duplicate',
+                        other=other.rec_name, score=score,
+                        reason=reason),
+                    other_sale=other, score=score))
         return findings
+
+    @classmethod
+    def _duplicate_candidates(cls, domain, sale_ids):
+        """The orders of the domain as rows (id, party, create_date,
+        intake_reference; by creation) and the quantity per goods product
+        of those orders and of the sale_ids"""
+        pool = Pool()
+        Line = pool.get('sale.line')
+        Product = pool.get('product.product')
+        Template = pool.get('product.template')
+        cursor = Transaction().connection.cursor()
+        sale = cls.__table__()
+        line = Line.__table__()
+        product = Product.__table__()
+        template = Template.__table__()
+        query = cls.search(domain, order=[], query=True)
+        cursor.execute(*sale.select(
+                sale.id, sale.party, sale.create_date, sale.intake_reference,
+                where=sale.id.in_(query),
+                order_by=[sale.create_date.asc, sale.id.asc]))
+        candidates = [dict(zip(
+                    ['id', 'party', 'create_date', 'intake_reference'], row))
+            for row in cursor]
+        quantities = defaultdict(lambda: defaultdict(float))
+        ids = sorted({c['id'] for c in candidates} | set(sale_ids))
+        for sub_ids in grouped_slice(ids):
+            cursor.execute(*line.join(product,
+                    condition=line.product == product.id
+                    ).join(template,
+                    condition=product.template == template.id
+                    ).select(line.sale, line.product, line.quantity,
+                    where=reduce_ids(line.sale, sub_ids)
+                    & (line.type == 'line')
+                    & (template.type != 'service'),
+                    order_by=[line.id.asc]))
+            for sale_id, product_id, quantity in cursor:
+                quantities[sale_id][product_id] += quantity or 0
+        return candidates, quantities
 
     @classmethod
     def _duplicate_related_parties(cls, parties):
@@ -933,21 +979,30 @@ class Sale(metaclass=PoolMeta):
                 related[party_id] |= party_ids
         return related
 
+    @staticmethod
+    def _duplicate_score(mine, theirs, same_party):
+        """The score (0 to 100) of two orders' goods being alike, from their
+        quantities per product; None without a product in common"""
+        if not mine or not theirs:
+            return None
+        common = set(mine) & set(theirs)
+        if not common:
+            return None
+        similarity = sum(
+            min(mine[p], theirs[p]) / max(mine[p], theirs[p])
+            for p in common) / max(len(mine), len(theirs))
+        return round(100 * similarity * (1 if same_party else 0.9))
+
     @classmethod
     def _duplicate_similarity(
             cls, sale, other, mine, theirs, same_party, apart):
         """The score (0 to 100) and reason of two orders' goods being alike,
         from their quantities per product; no score without a product in
         common"""
-        if not mine or not theirs:
+        score = cls._duplicate_score(mine, theirs, same_party)
+        if score is None:
             return None, None
         common = set(mine) & set(theirs)
-        if not common:
-            return None, None
-        similarity = sum(
-            min(mine[p], theirs[p]) / max(mine[p], theirs[p])
-            for p in common) / max(len(mine), len(theirs))
-        score = round(100 * similarity * (1 if same_party else 0.9))
         reason = msg(
             'sale_flow.msg_duplicate_similar',
             who=msg(
