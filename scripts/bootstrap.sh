@@ -113,9 +113,19 @@ db_cache_dir() {
     echo "$CACHE/db-cache/$key"
 }
 
-# Keep the newest few cache folders only.
+# Keep the cache folders used lately only: the folder of this run is marked
+# as used; the folders not used for a week go, and so do all but the eight
+# used last.  (Several clones share the cache, each with its own folder
+# while their files differ: keeping only the last few made one clone's run
+# throw away the databases of another, whose next run was cold again.)
 prune_db_cache() {
-    local dir=$CACHE/db-cache
+    local dir=$CACHE/db-cache current=${1:-}
     [ -d "$dir" ] || return 0
-    ls -1t "$dir" | tail -n +4 | while read -r old; do rm -rf "${dir:?}/$old"; done
+    [ -z "$current" ] || [ ! -d "$current" ] || touch "$current"
+    {
+        ls -1t "$dir" | tail -n +9
+        find "$dir" -mindepth 1 -maxdepth 1 -type d -mtime +7 -printf '%f\n'
+    } | sort -u | while read -r old; do
+        [ "$dir/$old" = "$current" ] || rm -rf "${dir:?}/$old"
+    done
 }
