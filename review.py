@@ -19,6 +19,7 @@ import json
 from collections import defaultdict
 from decimal import Decimal
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, fields, sequence_ordered)
@@ -26,7 +27,7 @@ from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.rpc import RPC
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -940,13 +941,13 @@ class Sale(metaclass=PoolMeta):
             for row in cursor]
         quantities = defaultdict(lambda: defaultdict(float))
         ids = sorted({c['id'] for c in candidates} | set(sale_ids))
-        for sub_ids in grouped_slice(ids):
+        for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
             cursor.execute(*line.join(product,
                     condition=line.product == product.id
                     ).join(template,
                     condition=product.template == template.id
                     ).select(line.sale, line.product, line.quantity,
-                    where=reduce_ids(line.sale, sub_ids)
+                    where=fields.SQL_OPERATORS['in'](line.sale, list(sub_ids))
                     & (line.type == 'line')
                     & (template.type != 'service'),
                     order_by=[line.id.asc]))
