@@ -119,9 +119,10 @@ def title():
     values = dict(start=context.get('from_date') or '…',
         end=context.get('to_date') or '…')
     if context.get('carrier'):
+        # the carrier's company: its service product makes a long title
         carrier = Pool().get('carrier')(context['carrier'])
         return gettext('sale_flow.msg_flow_chart_title_carrier',
-            carrier=carrier.rec_name, **values)
+            carrier=carrier.party.rec_name, **values)
     return gettext('sale_flow.msg_flow_chart_title', **values)
 
 
