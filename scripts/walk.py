@@ -469,11 +469,15 @@ class Walk:
         self.need(tab, f"the tab {label!r}")
         tab.click()
 
-    def open_row(self, text, scope=None):
-        "Open the record of the list whose cell shows the text"
+    def open_row(self, text, scope=None, column=None):
+        """Open the record of the list whose cell (of the column, by its
+        title) shows the text"""
         scope = scope or self.pane()
-        cell = scope.locator('.treeview tbody tr td').get_by_text(
-            text, exact=True).first
+        cells = '.treeview tbody tr td'
+        if column:
+            # a shipment's number can be another shipment's order number
+            cells += f'[data-title^="{column}"]'
+        cell = scope.locator(cells).get_by_text(text, exact=True).first
         self.need(cell, f"the row {text!r}")
         cell.dblclick()
 
@@ -505,7 +509,7 @@ class Walk:
     def open_shipment(self, queue, shipment):
         "Open the shipment from its queue"
         self.open_list(queue)
-        self.open_row(shipment)
+        self.open_row(shipment, column=TEXTS['number'])
         self.wait_value('number', shipment)
         self.idle()
 
@@ -640,7 +644,7 @@ class Walk:
         self.done()
 
         self.begin('shipment')
-        self.open_row(self.shipment)
+        self.open_row(self.shipment, column=TEXTS['number'])
         self.wait_value('number', self.shipment)
         self.wait_value('state', '"waiting"')
         self.done()
@@ -837,6 +841,14 @@ class Walk:
 
         self.begin('flow-chart')
         self.open_list('flow_chart', rows="the row of the flow chart")
+        # the chart of one carrier: the context's Carrier, then search
+        self.choose('carrier', "Own", "Own Fleet")
+        self.pane().locator(
+            '.filter-box button[type="submit"]:visible').first.click()
+        self.need(self.pane().locator('.treeview tbody tr td',
+                has_text="Own Fleet").first,
+            "the chart of the own fleet's orders")
+        self.idle()
         # a date's cell (the company's is a link to the company)
         self.pane().locator('.treeview tbody tr td').filter(
             has_text=re.compile(r'^\s*\d{4}-\d{2}-\d{2}\s*$')).first.dblclick()
