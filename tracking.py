@@ -561,13 +561,18 @@ class Subscription(FlowAccessMixin, ModelSQL, ModelView):
         cls.save(to_save)
         return to_save
 
-    def _service(self):
-        "The carrier and the account of the subscription's number"
+    def _service(self, accounts=None):
+        """The carrier and the account of the subscription's number; the
+        accounts already read, by service and company, are in accounts"""
         Credential = Pool().get('sale.flow.tracking.credential')
         carrier = self.shipment.carrier
         if not carrier or carrier.tracking_service != self.service:
             return carrier, None
-        return carrier, Credential.get(self.service, self.shipment.company)
+        accounts = {} if accounts is None else accounts
+        key = (self.service, self.shipment.company)
+        if key not in accounts:
+            accounts[key] = Credential.get(*key)
+        return carrier, accounts[key]
 
     @classmethod
     def subscribe(cls, subscriptions):
@@ -577,13 +582,15 @@ class Subscription(FlowAccessMixin, ModelSQL, ModelView):
             cls._subscribe(cls.browse(subscriptions))
 
     @classmethod
-    def _subscribe(cls, subscriptions):
+    def _subscribe(cls, subscriptions, accounts=None):
         Event = Pool().get('sale.flow.tracking.event')
         now = dt.datetime.now()
+        accounts = {} if accounts is None else accounts
+        to_write = []
         for subscription in subscriptions:
             if subscription.subscribed_at:
                 continue
-            carrier, credential = subscription._service()
+            carrier, credential = subscription._service(accounts)
             values = {}
             try:
                 if not credential:
@@ -601,7 +608,9 @@ class Subscription(FlowAccessMixin, ModelSQL, ModelView):
                     subscription.service, subscription.number,
                     exception.message)
                 values = {'error': exception.message[:200]}
-            cls.write([subscription], values)
+            to_write.extend(([subscription], values))
+        if to_write:
+            cls.write(*to_write)
 
     @classmethod
     def poll(cls):
@@ -622,10 +631,12 @@ class Subscription(FlowAccessMixin, ModelSQL, ModelView):
                     ('shipment.tracking_state', '!=', 'delivered'),
                     ],
                 ], order=[('polled_at', 'ASC NULLS FIRST'), ('id', 'ASC')])
-        cls._subscribe([s for s in subscriptions if not s.subscribed_at])
+        accounts = {}
+        cls._subscribe([s for s in subscriptions if not s.subscribed_at],
+            accounts)
         due = defaultdict(list)
         for subscription in subscriptions:
-            carrier, credential = subscription._service()
+            carrier, credential = subscription._service(accounts)
             if not credential:
                 continue
             if (subscription.polled_at
@@ -633,6 +644,7 @@ class Subscription(FlowAccessMixin, ModelSQL, ModelView):
                     > now - credential.poll_interval):
                 continue
             due[credential].append((carrier, subscription))
+        to_write = []
         for credential, pairs in due.items():
             query = getattr(Event, '_%s_query' % credential.service)
             for carrier, subscription in pairs:
@@ -648,7 +660,9 @@ class Subscription(FlowAccessMixin, ModelSQL, ModelView):
                     values['error'] = message[:200]
                 else:
                     Event.store(subscription, events, 'poll')
-                cls.write([subscription], values)
+                to_write.extend(([subscription], values))
+        if to_write:
+            cls.write(*to_write)
 
 
 class ShipmentOut(metaclass=PoolMeta):
