@@ -13,7 +13,7 @@ import datetime as dt
 from collections import defaultdict
 from zoneinfo import ZoneInfo
 
-from sql import As, Literal, Null, Union, Window
+from sql import As, Cast, Literal, Null, Union, Window
 from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case
 from sql.functions import Rank
@@ -37,6 +37,7 @@ STAGES = [
     ('picked', "Picked"),
     ('packed', "Packed"),
     ('shipped', "Shipped or Collected"),
+    ('courier_delivered', "Delivered by the Courier"),
     ('signed', "Signed"),
     ('invoiced', "Invoiced"),
     ('done', "Done"),
@@ -73,7 +74,8 @@ class Timeline(ModelSQL, ModelView):
         return [(None, '')] + [(m, names.get(m, m)) for m in [
                 'sale.sale', 'sale.flow.review.decision',
                 'sale.flow.stock.check', 'stock.shipment.out',
-                'sale.flow.signature', 'account.invoice', 'sale.complaint']]
+                'sale.flow.tracking.event', 'sale.flow.signature',
+                'account.invoice', 'sale.complaint']]
 
     @classmethod
     def get_record_name(cls, timelines, name):
@@ -138,10 +140,9 @@ class Timeline(ModelSQL, ModelView):
         Decision = pool.get('sale.flow.review.decision')
         StockCheck = pool.get('sale.flow.stock.check')
         Log = pool.get('ir.model.log')
-        Move = pool.get('stock.move')
         SaleLine = pool.get('sale.line')
-        Shipment = pool.get('stock.shipment.out')
         Signature = pool.get('sale.flow.signature')
+        Event = pool.get('sale.flow.tracking.event')
         InvoiceLine = pool.get('account.invoice.line')
         Complaint = pool.get('sale.complaint')
 
@@ -195,19 +196,7 @@ class Timeline(ModelSQL, ModelView):
                     log.resource.as_('record'), log.id.as_('source'),
                     where=where))
 
-        # the orders of the shipments: by their moves
-        move = Move.__table__()
-        sale_line = SaleLine.__table__()
-        shipment_sales = (move
-            .join(sale_line, condition=Concat('sale.line,', sale_line.id)
-                == move.origin)
-            .select(
-                move.shipment.as_('shipment_ref'),
-                Move.shipment.sql_id(move.shipment, Shipment).as_(
-                    'out_shipment'),
-                sale_line.sale.as_('sale'),
-                where=Like(move.shipment, 'stock.shipment.out,%'),
-                group_by=[move.shipment, sale_line.sale]))
+        shipment_sales = cls._shipment_sales()
         # the three transitions in one query: the orders of the shipments
         # are found once
         states = ['picked', 'packed', 'shipped']
@@ -225,6 +214,29 @@ class Timeline(ModelSQL, ModelView):
                 & log.target.in_(['state:' + s for s in states])
                 & Like(log.resource, 'stock.shipment.out,%')))
 
+        # the courier's first delivered event of each shipment: its proof
+        # of delivery, before the customer's signature
+        event = Event.__table__()
+        earlier = Event.__table__()
+        yield (event
+            .join(shipment_sales,
+                condition=shipment_sales.out_shipment == event.shipment)
+            .select(
+                shipment_sales.sale,
+                Literal('courier_delivered').as_('stage'),
+                event.time.as_('reached_at'),
+                # nobody of the company: the courier (typed, for the union)
+                Cast(Literal(None), 'INTEGER').as_('user'),
+                Concat('sale.flow.tracking.event,', event.id).as_('record'),
+                event.id.as_('source'),
+                where=(event.state == 'delivered')
+                & ~Exists(earlier.select(earlier.id,
+                        where=(earlier.shipment == event.shipment)
+                        & (earlier.state == 'delivered')
+                        & ((earlier.time < event.time)
+                            | ((earlier.time == event.time)
+                                & (earlier.id < event.id)))))))
+
         signature = Signature.__table__()
         yield (signature
             .join(shipment_sales,
@@ -237,6 +249,7 @@ class Timeline(ModelSQL, ModelView):
                 signature.id.as_('source')))
 
         invoice_line = InvoiceLine.__table__()
+        sale_line = SaleLine.__table__()
         invoice_sales = (invoice_line
             .join(sale_line, condition=Concat('sale.line,', sale_line.id)
                 == invoice_line.origin)
@@ -276,6 +289,28 @@ class Timeline(ModelSQL, ModelView):
                 log.create_date.as_('reached_at'), log.user.as_('user'),
                 log.resource.as_('record'), log.id.as_('source'),
                 where=where & Like(complaint.origin, 'sale.sale,%')))
+
+    @classmethod
+    def _shipment_sales(cls):
+        """The query of the orders of the customer shipments, by their
+        moves: shipment_ref (the moves' reference), out_shipment (its id)
+        and sale"""
+        pool = Pool()
+        Move = pool.get('stock.move')
+        SaleLine = pool.get('sale.line')
+        Shipment = pool.get('stock.shipment.out')
+        move = Move.__table__()
+        sale_line = SaleLine.__table__()
+        return (move
+            .join(sale_line, condition=Concat('sale.line,', sale_line.id)
+                == move.origin)
+            .select(
+                move.shipment.as_('shipment_ref'),
+                Move.shipment.sql_id(move.shipment, Shipment).as_(
+                    'out_shipment'),
+                sale_line.sale.as_('sale'),
+                where=Like(move.shipment, 'stock.shipment.out,%'),
+                group_by=[move.shipment, sale_line.sale]))
 
     @classmethod
     def table_query(cls):

@@ -32,11 +32,15 @@ from collections import defaultdict
 from zoneinfo import ZoneInfo
 
 from sql import Null
+from sql.aggregate import Max, Min
+from sql.conditionals import Case, Coalesce
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
 from .access import FlowAccessMixin, to_the_second
@@ -100,6 +104,16 @@ KUAIDI100_STATES = {
     '209': 'exception',  # 破损
     '210': 'exception',  # 销单
     }
+# why a parcel on its way is to be watched
+WATCH = [
+    (None, ""),
+    ('exception', "Exception"),
+    ('refused', "Refused / Returned"),
+    ('stale', "No News"),
+    ]
+# the parcels' states that need the shipping clerk
+WATCHED_STATES = ['exception', 'refused']
+
 KUAIDI100_ENDPOINT = 'https://poll.kuaidi100.com'
 # the couriers' times are China's
 COURIER_TIMEZONE = ZoneInfo('Asia/Shanghai')
@@ -282,6 +296,29 @@ class Carrier(metaclass=PoolMeta):
             },
         help="The carrier's code at the tracking service, e.g. shunfeng "
         "(顺丰) or zhongtong (中通) at kuaidi100.")
+    tracking_stale_after = fields.TimeDelta(
+        "No News After",
+        states={
+            'invisible': ~Eval('tracking_service'),
+            },
+        help="A parcel on its way whose courier has recorded nothing for "
+        "longer is among the parcels to watch (empty: never).")
+    tracking_watch_group = fields.Many2One(
+        'res.group', "Notify",
+        states={
+            'invisible': ~Eval('tracking_service'),
+            },
+        help="The users of this group are told once when a parcel of the "
+        "carrier is in exception, refused or without news.")
+
+    @classmethod
+    def default_tracking_stale_after(cls):
+        return dt.timedelta(days=2)
+
+    @classmethod
+    def default_tracking_watch_group(cls):
+        ModelData = Pool().get('ir.model.data')
+        return ModelData.get_id('sale_flow', 'group_sale_flow_shipping')
 
 
 class Event(FlowAccessMixin, ModelSQL, ModelView):
@@ -323,6 +360,10 @@ class Event(FlowAccessMixin, ModelSQL, ModelView):
         cls._sql_indexes.add(
             Index(t, (t.shipment, Index.Range()), (t.time, Index.Range())))
         cls._order = [('time', 'DESC'), ('id', 'DESC')]
+
+    def get_rec_name(self, name):
+        return ' '.join(filter(None, [
+                    self.number, self.status or self.state_string]))
 
     @classmethod
     def store(cls, subscription, events, origin):
@@ -530,6 +571,8 @@ class Subscription(FlowAccessMixin, ModelSQL, ModelView):
     error = fields.Char(
         "Last Error", readonly=True,
         help="What the service answered when it last failed.")
+    shipment_state = fields.Function(
+        fields.Char("Shipment State"), 'get_shipment_state')
 
     @classmethod
     def __setup__(cls):
@@ -541,6 +584,18 @@ class Subscription(FlowAccessMixin, ModelSQL, ModelView):
             ]
         cls._sql_indexes.add(Index(t, (t.number, Index.Equality())))
         cls._order = [('id', 'ASC')]
+        cls._buttons.update({
+                'resubscribe': {
+                    'invisible': Eval('shipment_state') != 'shipped',
+                    'depends': ['shipment_state'],
+                    },
+                })
+
+    def get_rec_name(self, name):
+        return self.number
+
+    def get_shipment_state(self, name):
+        return self.shipment.state
 
     @classmethod
     def follow(cls, shipments):
@@ -613,24 +668,55 @@ class Subscription(FlowAccessMixin, ModelSQL, ModelView):
             cls.write(*to_write)
 
     @classmethod
-    def poll(cls):
-        """Query the numbers of the parcels on their way whose minimum
-        interval has passed; subscribe those not subscribed yet"""
-        with without_check_access():
-            cls._poll()
+    @ModelView.button
+    def resubscribe(cls, subscriptions):
+        """Subscribe the numbers again and query their events at once
+        (after the request): for a number the service lost or refused"""
+        subscriptions = [s for s in subscriptions
+            if s.shipment.state == 'shipped']
+        if subscriptions:
+            cls.write(subscriptions, {
+                    'subscribed_at': None,
+                    'polled_at': None,
+                    'error': None,
+                    })
+            cls.__queue__.refresh(subscriptions)
 
     @classmethod
-    def _poll(cls):
+    def refresh(cls, subscriptions):
+        "Subscribe and query the numbers now (a queued task)"
+        with without_check_access():
+            cls._poll(cls.browse(subscriptions))
+
+    @classmethod
+    def poll(cls):
+        """Query the numbers of the parcels on their way whose minimum
+        interval has passed; subscribe those not subscribed yet; then tell
+        the parcels to watch (the scheduled task)"""
+        with without_check_access():
+            cls._poll()
+            cls.watch()
+
+    @classmethod
+    def _on_their_way(cls):
+        return [
+            ('shipment.state', '=', 'shipped'),
+            ['OR',
+                ('shipment.tracking_state', '=', None),
+                ('shipment.tracking_state', '!=', 'delivered'),
+                ],
+            ]
+
+    @classmethod
+    def _poll(cls, subscriptions=None):
         pool = Pool()
         Event = pool.get('sale.flow.tracking.event')
         now = dt.datetime.now()
-        subscriptions = cls.search([
-                ('shipment.state', '=', 'shipped'),
-                ['OR',
-                    ('shipment.tracking_state', '=', None),
-                    ('shipment.tracking_state', '!=', 'delivered'),
-                    ],
-                ], order=[('polled_at', 'ASC NULLS FIRST'), ('id', 'ASC')])
+        domain = cls._on_their_way()
+        if subscriptions is not None:
+            domain.append(('id', 'in', [s.id for s in subscriptions]))
+        subscriptions = cls.search(domain,
+            order=[('polled_at', 'ASC NULLS FIRST'), ('id', 'ASC')])
         accounts = {}
         cls._subscribe([s for s in subscriptions if not s.subscribed_at],
             accounts)
@@ -664,6 +750,72 @@ class Subscription(FlowAccessMixin, ModelSQL, ModelView):
         if to_write:
             cls.write(*to_write)
 
+    @classmethod
+    def watch(cls):
+        """Tell the users of each carrier's group, once per parcel and
+        reason, of the parcels in exception, refused or without news, each
+        user in their own language"""
+        pool = Pool()
+        Shipment = pool.get('stock.shipment.out')
+        Alert = pool.get('sale.flow.tracking.alert')
+        User = pool.get('res.user')
+        shipments = Shipment.search([('parcel_watch', '!=', None)])
+        known = {(a.shipment.id, a.kind) for a in Alert.search([
+                    ('shipment', 'in', [s.id for s in shipments]),
+                    ])}
+        now = dt.datetime.now()
+        alerts, told = [], defaultdict(list)
+        for shipment in shipments:
+            kind = shipment.parcel_watch
+            if (shipment.id, kind) in known:
+                continue
+            alerts.append(Alert(shipment=shipment, kind=kind,
+                    since=shipment.tracking_last_at, notified_at=now))
+            group = shipment.carrier.tracking_watch_group
+            for user in (group.users if group else []):
+                told[user.id].append((shipment, kind))
+        Alert.save(alerts)
+        for user in User.browse(list(told)):
+            language = user.language.code if user.language else None
+            with Transaction().set_context(language=language):
+                reasons = dict(Alert.fields_get(['kind'])['kind']['selection'])
+                for shipment, kind in told[user.id]:
+                    Shipment.notify_user([shipment], 'tryton-warning',
+                        gettext('sale_flow.msg_tracking_watch',
+                            shipment=shipment.rec_name,
+                            numbers=', '.join(
+                                shipment.tracking_number_list()),
+                            carrier=shipment.carrier.rec_name,
+                            reason=reasons[kind]),
+                        user=user.id)
+
+
+class Alert(FlowAccessMixin, ModelSQL, ModelView):
+    "A parcel to watch, told once per reason"
+    __name__ = 'sale.flow.tracking.alert'
+    _flow_external = set()
+
+    shipment = fields.Many2One(
+        'stock.shipment.out', "Shipment", required=True, readonly=True,
+        ondelete='CASCADE')
+    kind = fields.Selection(WATCH, "Reason", required=True, readonly=True)
+    kind_string = kind.translated('kind')
+    since = to_the_second(fields.Timestamp(
+            "Last News", readonly=True,
+            help="The time of the courier's latest event when told."))
+    notified_at = to_the_second(
+        fields.Timestamp("Notified at", readonly=True))
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('shipment_kind_unique', Unique(t, t.shipment, t.kind),
+                'sale_flow.msg_tracking_alert_unique'),
+            ]
+        cls._order = [('notified_at', 'DESC'), ('id', 'DESC')]
+
 
 class ShipmentOut(metaclass=PoolMeta):
     __name__ = 'stock.shipment.out'
@@ -678,12 +830,26 @@ class ShipmentOut(metaclass=PoolMeta):
     tracking_subscriptions = fields.One2Many(
         'sale.flow.tracking.subscription', 'shipment',
         "Tracking Subscriptions", readonly=True)
+    tracking_last_at = to_the_second(fields.Function(fields.Timestamp(
+                "Last News",
+                help="When the courier recorded the parcel's latest event "
+                "(when it was shipped, before any event).",),
+            'get_parcel_watch'))
+    parcel_watch = fields.Function(fields.Selection(
+            WATCH, "To Watch",
+            help="Why the parcel on its way needs the shipping clerk: its "
+            "courier reports an exception or a refusal, or has reported "
+            "nothing for longer than the carrier allows."),
+        'get_parcel_watch', searcher='search_parcel_watch')
+    parcel_watch_string = parcel_watch.translated('parcel_watch')
+    tracking_alerts = fields.One2Many(
+        'sale.flow.tracking.alert', 'shipment', "Told", readonly=True)
 
     @classmethod
     def copy(cls, shipments, default=None):
         default = default.copy() if default is not None else {}
         for name in ['tracking_state', 'tracking_events',
-                'tracking_subscriptions']:
+                'tracking_subscriptions', 'tracking_alerts']:
             default.setdefault(name, None)
         return super().copy(shipments, default=default)
 
@@ -699,6 +865,76 @@ class ShipmentOut(metaclass=PoolMeta):
             # the service is called after the commit, never in the
             # clerk's request
             Subscription.__queue__.subscribe(subscriptions)
+
+    @classmethod
+    def _parcel_watch_query(cls):
+        """The query of the parcels on their way that are followed at a
+        tracking service: id, watch (why to watch it, or NULL) and last
+        (the time of the latest news)"""
+        pool = Pool()
+        Carrier = pool.get('carrier')
+        Event = pool.get('sale.flow.tracking.event')
+        Subscription = pool.get('sale.flow.tracking.subscription')
+        shipment = cls.__table__()
+        event = Event.__table__()
+        subscription = Subscription.__table__()
+        now = dt.datetime.now()
+        with without_check_access():
+            carriers = Carrier.search([
+                    ('tracking_service', '!=', None),
+                    ('tracking_stale_after', '!=', None),
+                    ])
+        latest = event.select(event.shipment, Max(event.time).as_('time'),
+            group_by=[event.shipment])
+        followed = subscription.select(subscription.shipment,
+            Min(subscription.create_date).as_('since'),
+            group_by=[subscription.shipment])
+        last = Coalesce(latest.time, followed.since)
+        watch = [(shipment.tracking_state.in_(WATCHED_STATES),
+                shipment.tracking_state)]
+        watch += [((shipment.carrier == c.id)
+                & (last < now - c.tracking_stale_after), 'stale')
+            for c in carriers]
+        return (shipment
+            .join(followed, condition=followed.shipment == shipment.id)
+            .join(latest, 'LEFT', condition=latest.shipment == shipment.id)
+            .select(
+                shipment.id.as_('id'),
+                Case(*watch).as_('watch'),
+                last.as_('last'),
+                where=(shipment.state == 'shipped')
+                & ((shipment.tracking_state == Null)
+                    | (shipment.tracking_state != 'delivered'))))
+
+    @classmethod
+    def get_parcel_watch(cls, shipments, names):
+        cursor = Transaction().connection.cursor()
+        result = {n: {s.id: None for s in shipments} for n in names}
+        query = cls._parcel_watch_query()
+        for sub_ids in grouped_slice(
+                [s.id for s in shipments], backend.MAX_QUERY_PARAMS):
+            cursor.execute(*query.select(query.id, query.watch, query.last,
+                    where=fields.SQL_OPERATORS['in'](
+                        query.id, list(sub_ids))))
+            for id_, watch, last in cursor:
+                if 'parcel_watch' in result:
+                    result['parcel_watch'][id_] = watch
+                if 'tracking_last_at' in result:
+                    if isinstance(last, str):
+                        last = dt.datetime.fromisoformat(last)
+                    result['tracking_last_at'][id_] = last
+        return result
+
+    @classmethod
+    def search_parcel_watch(cls, name, clause):
+        _, operator, value = clause[:3]
+        query = cls._parcel_watch_query()
+        if value is None and operator in {'=', '!='}:
+            watched = query.select(query.id, where=query.watch != Null)
+            return [('id', 'not in' if operator == '=' else 'in', watched)]
+        Operator = fields.SQL_OPERATORS[operator]
+        return [('id', 'in', query.select(query.id,
+                    where=Operator(query.watch, value)))]
 
     @classmethod
     def update_tracking_state(cls, shipments):
@@ -723,6 +959,41 @@ class ShipmentOut(metaclass=PoolMeta):
         if to_write:
             with without_check_access():
                 cls.write(*to_write)
+
+
+class Sale(metaclass=PoolMeta):
+    __name__ = 'sale.sale'
+
+    tracking_events = fields.Function(fields.Many2Many(
+            'sale.flow.tracking.event', None, None, "Logistics Events",
+            help="The courier's events of the order's parcels, the latest "
+            "first."),
+        'get_tracking_events')
+
+    @classmethod
+    def get_tracking_events(cls, sales, name):
+        "The events of the orders' shipments, read at once for the list"
+        pool = Pool()
+        Event = pool.get('sale.flow.tracking.event')
+        Timeline = pool.get('sale.flow.timeline')
+        cursor = Transaction().connection.cursor()
+        shipment_sales = Timeline._shipment_sales()
+        sales_of = defaultdict(list)
+        for sub_ids in grouped_slice(
+                [s.id for s in sales], backend.MAX_QUERY_PARAMS):
+            cursor.execute(*shipment_sales.select(
+                    shipment_sales.out_shipment, shipment_sales.sale,
+                    where=fields.SQL_OPERATORS['in'](
+                        shipment_sales.sale, list(sub_ids))))
+            for shipment, sale in cursor:
+                sales_of[shipment].append(sale)
+        result = {s.id: [] for s in sales}
+        if sales_of:
+            for event in Event.search(
+                    [('shipment', 'in', list(sales_of))]):
+                for sale in sales_of[event.shipment.id]:
+                    result[sale].append(event.id)
+        return result
 
 
 class Cron(metaclass=PoolMeta):

@@ -23,6 +23,7 @@ import contextlib
 import datetime as dt
 import os
 import random
+import re
 import sys
 import time
 from decimal import Decimal
@@ -52,10 +53,21 @@ def main():
     parser.add_argument('--orders', type=int, default=60)
     parser.add_argument('--language', default='zh_CN',
         help="language of the role users (default: zh_CN)")
+    parser.add_argument('--courier', metavar='ENDPOINT',
+        help="only follow the couriers' parcels at the kuaidi100 mock of "
+        "this address (scripts/courier_mock.py), the server's tracking "
+        "route being at --public")
+    parser.add_argument('--public', metavar='URL',
+        help="the demo server's address, for the courier's pushes")
     args = parser.parse_args()
 
     start = time.monotonic()
     config = pconfig.set_trytond(args.database, config_file=args.config_file)
+    if args.courier:
+        count = follow_parcels(config, args.courier, args.public)
+        print("couriers: %d parcels on their way followed at %s" % (
+                count, args.courier))
+        return
     with mail_sink() as mails:
         tools.setup_demo(config=config, customers=args.customers,
             products=args.products, language=args.language)
@@ -533,6 +545,51 @@ def rate_deliveries(config, seed=11):
                             hours=rng.uniform(0.5, 6))],
                     where=table.id == satisfaction.id))
     tools.server_call(config, work)
+
+
+# the demo's account at the kuaidi100 mock (scripts/courier_mock.py)
+COURIER_ACCOUNT = {'customer': 'DEMO', 'key': 'DEMO-KEY', 'salt': 'DEMO-SALT'}
+
+
+def follow_parcels(config, endpoint, public):
+    """The demo's couriers report through the kuaidi100 mock at endpoint:
+    the company's account there (its address and the server's of this
+    start), the carriers followed at kuaidi100 (by the code of their
+    tracking link), and the numbers of their parcels on their way
+    subscribed; the number of parcels"""
+    def work(pool):
+        Company = pool.get('company.company')
+        Carrier = pool.get('carrier')
+        Credential = pool.get('sale.flow.tracking.credential')
+        Shipment = pool.get('stock.shipment.out')
+        Subscription = pool.get('sale.flow.tracking.subscription')
+        company, = Company.search([], limit=1)
+        credential = (Credential.search([('service', '=', 'kuaidi100')])
+            or [Credential(company=company, service='kuaidi100')])[0]
+        for name, value in dict(COURIER_ACCOUNT, endpoint=endpoint,
+                callback_url=public).items():
+            setattr(credential, name, value)
+        credential.save()
+        carriers = []
+        for carrier in Carrier.search([]):
+            match = re.search(r'kuaidi100\.com/.*[?&]com=(\w+)',
+                carrier.tracking_url or '')
+            if match:
+                carrier.tracking_service = 'kuaidi100'
+                carrier.tracking_service_code = match.group(1)
+                carriers.append(carrier)
+        Carrier.save(carriers)
+        shipments = Shipment.search([
+                ('state', '=', 'shipped'),
+                ('carrier', 'in', [c.id for c in carriers]),
+                ])
+        Subscription.follow(shipments)
+        # subscribed now, at the mock: it pushes their journeys
+        Subscription._subscribe(Subscription.search([
+                    ('shipment', 'in', [s.id for s in shipments]),
+                    ]))
+        return len(shipments)
+    return tools.server_call(config, work)
 
 
 @contextlib.contextmanager

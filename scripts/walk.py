@@ -62,6 +62,7 @@ MENUS = {
     'to_ship': "销售流程 ‣ 待发运发货单",
     'to_sign': "销售流程 ‣ 待签收发货单",  # the signing link is made there
     'board': "销售流程 ‣ 流程看板",
+    'parcel_watch': "销售流程 ‣ 待关注包裹",
     'statistics': "销售流程 ‣ 统计 ‣ 按期间销售",
     'flow_chart': "销售流程 ‣ 销售流程图",
     }
@@ -71,6 +72,7 @@ TABS = {
     'order_timeline': "时间线",
     'shipment_delivery': "配送",    # the shipment form's notebook pages
     'shipment_signature': "签名",
+    'shipment_logistics': "物流信息",
     }
 TEXTS = {
     'picked': "已拣货",             # the counts of the scan screen
@@ -771,6 +773,20 @@ class Walk:
         self.confirm()
         self.wait_value('state', '"shipped"')
         self.idle()
+        self.done()
+
+        self.begin('logistics')
+        # the parcel's events, its state and the numbers' subscriptions
+        self.notebook(TABS['shipment_logistics'])
+        self.field("parcel_watch")
+        self.need(self.pane().locator(
+                '.tab-pane.active .treeview table thead').first,
+            "the logistics events of the shipment")
+        self.idle()
+        self.done()
+
+        self.begin('parcels-to-watch')
+        self.open_list('parcel_watch')
         self.done()
 
         self.begin('signing-link')

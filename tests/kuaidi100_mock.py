@@ -42,8 +42,8 @@ class Kuaidi100Mock:
         self.fail = None
         self.server = None
 
-    def start(self):
-        "Serve on a free port of 127.0.0.1; the mock's address"
+    def start(self, port=0):
+        "Serve on the port of 127.0.0.1 (a free one by default); the address"
         mock = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -75,7 +75,7 @@ class Kuaidi100Mock:
             def log_message(self, format, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.server = ThreadingHTTPServer(('127.0.0.1', port), Handler)
         thread = threading.Thread(
             target=self.server.serve_forever, daemon=True)
         thread.start()

@@ -212,6 +212,11 @@ class AccessMatrixTestCase(unittest.TestCase):
                         'code': '103', 'status': "揽收", 'state': 'accepted',
                         'text': "已收取快件", 'origin': 'poll',
                         }])
+            pool.get('sale.flow.tracking.alert').create([{
+                        'shipment': shipped_shipment.id, 'kind': 'stale',
+                        'since': dt.datetime(2026, 1, 1, 1),
+                        'notified_at': dt.datetime(2026, 1, 3),
+                        }])
             for name in cls._models(pool):
                 Model = pool.get(name)
                 if name in samples or not issubclass(Model, ModelStorage):

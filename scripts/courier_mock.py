@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+# This file is part of sale_flow.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""The demo's couriers: the mock of kuaidi100 (tests/kuaidi100_mock.py) on
+127.0.0.1, moving every subscribed parcel along its journey.
+
+Every --step seconds each parcel gets its next event — accepted (揽收), in
+transit (在途), out for delivery (派件), delivered (签收) — pushed, signed
+with the subscription's salt, to the callback the subscription gave (the
+demo server's tracking route).  One parcel in four meets an exception at
+the door (派件异常) instead of being delivered, so that the demo's
+*Parcels to Watch* has one.  A push the server does not take (not started
+yet) is sent again at the next step.  Nothing leaves the machine.
+
+    scripts/courier_mock.py --port 8011 --customer DEMO --key KEY
+"""
+
+import argparse
+import datetime as dt
+import sys
+import time
+import urllib.error
+from zoneinfo import ZoneInfo
+
+from trytond.modules.sale_flow.tests.kuaidi100_mock import Kuaidi100Mock
+
+CHINA = ZoneInfo('Asia/Shanghai')
+# the courier's status, code, text and place of each event of a journey
+JOURNEY = [
+    ('揽收', '103', '快递员已揽收快件', '上海市'),
+    ('在途', '1002', '快件已发车，正发往 北京顺义集散中心', '上海市'),
+    ('派件', '501', '快件交给派送员，正在派送途中', '北京市'),
+    ('签收', '301', '已签收，签收人凭取货码签收', '北京市'),
+    ]
+TROUBLE = JOURNEY[:3] + [
+    ('派件异常', '204', '派件异常：收件人电话无人接听，明日再派', '北京市'),
+    ]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('--port', type=int, required=True)
+    parser.add_argument('--customer', required=True)
+    parser.add_argument('--key', required=True)
+    parser.add_argument('--step', type=float, default=30,
+        help="seconds between two events of a parcel (default 30)")
+    args = parser.parse_args()
+
+    mock = Kuaidi100Mock(customer=args.customer, key=args.key)
+    print("kuaidi100 mock on %s" % mock.start(args.port), flush=True)
+    unpushed = set()
+    try:
+        while True:
+            time.sleep(args.step)
+            for index, number in enumerate(list(mock.subscriptions)):
+                journey = TROUBLE if index % 4 == 3 else JOURNEY
+                done = len(mock.events.get(number, []))
+                if done < len(journey):
+                    now = dt.datetime.now(CHINA).strftime('%Y-%m-%d %H:%M:%S')
+                    mock.add_event(number, now, *(journey[done][i]
+                            for i in (2, 0, 1, 3)))
+                    unpushed.add(number)
+                if number in unpushed:
+                    try:
+                        status, _ = mock.push(number)
+                    except (OSError, urllib.error.URLError, ValueError):
+                        status = None
+                    if status == 200:
+                        unpushed.discard(number)
+                    print("push %s: %s" % (number, status), flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        mock.stop()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
