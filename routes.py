@@ -18,6 +18,12 @@ browser's language (``?lang=zh_CN`` or ``?lang=en`` to choose).  The
 pages are ``web/sign_page.html`` (a Genshi template, as trytond's own
 reports use Genshi: every value is escaped) and its ``web/sign_pad.js``.
 
+``/<database>/sale_flow/status/<token>``: the order's status for the
+customer, without a login (the link of the shipped e-mail): its stage, its
+shipments with their tracking numbers, the courier's links and the
+logistics events — nothing else of the company (``web/status_page.html``).
+A wrong, revoked or expired token gets a plain page.
+
 ``/<database>/sale_flow/tracking/<service>/<account>``: the tracking
 service's pushes of logistics events (tracking.py); the push is verified
 with the account's secret and answered as the service documents.
@@ -25,12 +31,14 @@ with the account's secret and answered as the service documents.
 
 import base64
 import binascii
+import datetime as dt
 import json
 import logging
 import os
 import re
 from functools import wraps
 from html import escape
+from zoneinfo import ZoneInfo
 
 from genshi.core import Markup
 from genshi.template import TemplateLoader
@@ -46,7 +54,7 @@ from trytond.wsgi import app
 
 from .exceptions import SignatureIdentityError
 
-_TOKEN = re.compile(r'(/sale_flow/(?:sign|rate)/)[^\s?/"]+')
+_TOKEN = re.compile(r'(/sale_flow/(?:sign|rate|status)/)[^\s?/"]+')
 
 
 class _HideTokens(logging.Filter):
@@ -91,6 +99,7 @@ app.wsgi_app = _http_errors_answered(app.wsgi_app)
 
 _WEB = os.path.join(os.path.dirname(__file__), 'web')
 _SIGN_PAGE = TemplateLoader(_WEB, auto_reload=True)
+_STATUS_PAGE = _SIGN_PAGE
 # the strings of the signing pages: name in the template, message
 SIGN_STRINGS = {
     'order': 'msg_sign_page_order',
@@ -280,6 +289,98 @@ def rate(request, pool, token):
                 error=exception.message, status=400)
         Shipment.write([shipment], {'rate_token_hash': None})
         return _page(lang, title, 'thanks')
+
+
+# the strings of the status page: name in the template, message
+STATUS_STRINGS = {
+    'title': 'msg_status_page_title',
+    'order': 'msg_status_page_order',
+    'ordered': 'msg_status_page_ordered',
+    'shipment': 'msg_status_page_shipment',
+    'carrier': 'msg_status_page_carrier',
+    'numbers': 'msg_status_page_numbers',
+    'follow': 'msg_status_page_follow',
+    'no_events': 'msg_status_page_no_events',
+    'invalid': 'msg_status_page_invalid',
+    }
+# the stages of the page, in order (tracking.CUSTOMER_STAGES)
+STATUS_STAGES = ['received', 'review', 'preparing', 'shipped', 'delivered',
+    'signed']
+_CHINA = 'Asia/Shanghai'
+
+
+@app.route('/<database_name>/sale_flow/status/<token>', methods=['GET'])
+@allow_null_origin
+@with_pool
+@with_transaction()
+def status(request, pool, token):
+    "The order's status for the customer (no login: the token is the key)"
+    try:
+        Sale = pool.get('sale.sale')
+    except KeyError:
+        return Response('Not Found', status=404)
+    lang = _language(request)
+    with Transaction().set_context(language=lang):
+        text = _Strings({key: gettext('sale_flow.' + message)
+                for key, message in STATUS_STRINGS.items()})
+        sale = Sale.from_status_token(token)
+        values = {'sale': None, 'error': None}
+        if not sale:
+            values['error'] = text.invalid
+        else:
+            values.update(_status_values(sale))
+        stream = _STATUS_PAGE.load('status_page.html').generate(
+            lang=lang.replace('_', '-'), title=text.title, text=text,
+            **values)
+    return Response(
+        stream.render('html', doctype='html5', encoding='utf-8'),
+        status=404 if not sale else 200,
+        content_type='text/html; charset=utf-8',
+        headers={
+            'Cache-Control': 'no-store',
+            'Content-Security-Policy': (
+                "default-src 'none'; style-src 'unsafe-inline'"),
+            'Referrer-Policy': 'no-referrer',
+            'X-Frame-Options': 'DENY',
+            })
+
+
+def _status_values(sale):
+    "What the status page shows of the order: read in the page's language"
+    zone = ZoneInfo(sale.company.timezone or _CHINA)
+    stages = dict(sale.fields_get(['customer_stage'])
+        ['customer_stage']['selection'])
+
+    def local(value):
+        return value.replace(tzinfo=dt.timezone.utc).astimezone(
+            zone).strftime('%Y-%m-%d %H:%M')
+
+    stage = sale.customer_stage
+    shipments = []
+    for shipment in sorted(sale.shipments, key=lambda s: s.id):
+        if shipment.state == 'cancelled':
+            continue
+        shipments.append(_Strings(
+                number=shipment.number or '',
+                carrier=(shipment.carrier.party.rec_name
+                    if shipment.carrier else ''),
+                state=shipment.tracking_state_string or '',
+                pairs=shipment.tracking_pairs(),
+                events=[_Strings(time=local(e.time), place=e.place or '',
+                        text=e.text or e.status or e.state_string or '')
+                    for e in shipment.tracking_events]))
+    position = (STATUS_STAGES.index(stage) if stage in STATUS_STAGES
+        else -1)
+    return {
+        'sale': _Strings(
+            company=sale.company.rec_name,
+            number=sale.number or '',
+            date=sale.sale_date.isoformat() if sale.sale_date else '',
+            stage=stages.get(stage, stage)),
+        'steps': [(stages[s], i <= position)
+            for i, s in enumerate(STATUS_STAGES)],
+        'shipments': shipments,
+        }
 
 
 STATION_STRINGS = {

@@ -25,9 +25,12 @@ import hashlib
 import hmac
 import json
 import logging
+import re
+import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
+from base64 import urlsafe_b64encode
 from collections import defaultdict
 from zoneinfo import ZoneInfo
 
@@ -42,6 +45,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
+from trytond.url import http_host
 
 from .access import FlowAccessMixin, to_the_second
 from .common import transition
@@ -113,6 +117,20 @@ WATCH = [
     ]
 # the parcels' states that need the shipping clerk
 WATCHED_STATES = ['exception', 'refused']
+
+# what the customer's status page says of the order
+CUSTOMER_STAGES = [
+    ('received', "Received"),
+    ('review', "In Review"),
+    ('preparing', "Being Prepared"),
+    ('shipped', "Shipped"),
+    ('delivered', "Delivered"),
+    ('signed', "Signed"),
+    ('cancelled', "Cancelled"),
+    ]
+# days a status link works after the latest e-mail that carried it
+STATUS_LINK_DAYS = 60
+STATUS_TOKEN = re.compile(r'(\d{1,18})\.([A-Za-z0-9_-]{20,64})')
 
 KUAIDI100_ENDPOINT = 'https://poll.kuaidi100.com'
 # the couriers' times are China's
@@ -866,6 +884,12 @@ class ShipmentOut(metaclass=PoolMeta):
             # clerk's request
             Subscription.__queue__.subscribe(subscriptions)
 
+    def status_links(self):
+        "The orders of the shipment and their status pages' addresses"
+        sales = {m.sale for m in self.outgoing_moves if m.sale}
+        return [(s.number or '', s.status_url())
+            for s in sorted(sales, key=lambda s: s.id)]
+
     @classmethod
     def _parcel_watch_query(cls):
         """The query of the parcels on their way that are followed at a
@@ -969,6 +993,103 @@ class Sale(metaclass=PoolMeta):
             help="The courier's events of the order's parcels, the latest "
             "first."),
         'get_tracking_events')
+    customer_stage = fields.Function(fields.Selection(
+            CUSTOMER_STAGES, "Customer Stage",
+            help="Where the order is, as the customer's status page "
+            "says."),
+        'get_customer_stage')
+    customer_stage_string = customer_stage.translated('customer_stage')
+    status_nonce = fields.Char("Status Link Key", readonly=True)
+    status_expire = to_the_second(fields.Timestamp(
+            "Status Link Expires", readonly=True,
+            states={
+                'invisible': ~Eval('status_expire'),
+                },
+            help="Until when the link of the e-mails to the customer shows "
+            "the order's status (extended by each e-mail)."))
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'revoke_status_link': {
+                    'invisible': ~Eval('status_expire'),
+                    'depends': ['status_expire'],
+                    },
+                })
+
+    @classmethod
+    def copy(cls, sales, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('status_nonce', None)
+        default.setdefault('status_expire', None)
+        return super().copy(sales, default=default)
+
+    @staticmethod
+    def _status_digest(sale_id, nonce):
+        "The keyed digest of the order's status link (never stored)"
+        Secret = Pool().get('sale.flow.signature.secret')
+        digest = hmac.new(Secret.get_key(),
+            ('status:%s:%s' % (sale_id, nonce)).encode('utf-8'),
+            hashlib.sha256).digest()
+        return urlsafe_b64encode(digest[:24]).decode('ascii')
+
+    def status_url(self):
+        """The address of the order's status page for the customer: the
+        link works for STATUS_LINK_DAYS days more, and the links sent
+        before keep working unless it was revoked or has expired"""
+        now = dt.datetime.now()
+        values = {'status_expire': now + dt.timedelta(days=STATUS_LINK_DAYS)}
+        nonce = self.status_nonce
+        if not nonce or not self.status_expire or self.status_expire < now:
+            nonce = values['status_nonce'] = secrets.token_urlsafe(12)
+        with without_check_access():
+            self.__class__.write([self], values)
+        return '%s/%s/sale_flow/status/%s.%s' % (
+            http_host(), urllib.parse.quote(
+                Transaction().database.name, safe=''),
+            self.id, self._status_digest(self.id, nonce))
+
+    @classmethod
+    def from_status_token(cls, token):
+        "The order whose status the token shows now, or None"
+        match = STATUS_TOKEN.fullmatch(token or '')
+        if not match:
+            return None
+        with without_check_access():
+            sales = cls.search([
+                    ('id', '=', int(match.group(1))),
+                    ('status_nonce', '!=', None),
+                    ('status_expire', '>', dt.datetime.now()),
+                    ], limit=1)
+        if sales and hmac.compare_digest(match.group(2),
+                cls._status_digest(sales[0].id, sales[0].status_nonce)):
+            return sales[0]
+
+    @classmethod
+    @ModelView.button
+    def revoke_status_link(cls, sales):
+        "The links sent to the customer no longer show the order"
+        cls.write(sales, {'status_nonce': None, 'status_expire': None})
+
+    def get_customer_stage(self, name):
+        "Where the customer's order is, in the words of the status page"
+        if self.state == 'cancelled':
+            return 'cancelled'
+        shipments = [s for s in self.shipments if s.state != 'cancelled']
+        if self.state == 'done' or (
+                shipments and all(s.state == 'done' for s in shipments)):
+            return 'signed'
+        if any(s.state == 'shipped' and s.tracking_state == 'delivered'
+                for s in shipments):
+            return 'delivered'
+        if any(s.state in {'shipped', 'done'} for s in shipments):
+            return 'shipped'
+        if self.state in {'confirmed', 'processing'}:
+            return 'preparing'
+        if self.state == 'quotation':
+            return 'review'
+        return 'received'
 
     @classmethod
     def get_tracking_events(cls, sales, name):

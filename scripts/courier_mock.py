@@ -7,16 +7,20 @@
 Every --step seconds each parcel gets its next event — accepted (揽收), in
 transit (在途), out for delivery (派件), delivered (签收) — pushed, signed
 with the subscription's salt, to the callback the subscription gave (the
-demo server's tracking route).  One parcel in four meets an exception at
-the door (派件异常) instead of being delivered, so that the demo's
-*Parcels to Watch* has one.  A push the server does not take (not started
-yet) is sent again at the next step.  Nothing leaves the machine.
+demo server's tracking route).  The second parcel, and every third after
+it, meets an exception at the door (派件异常) instead of being delivered,
+so that the demo's *Parcels to Watch* has one.  A push the server does
+not take (not started yet) is sent again at the next step.  With --state
+the subscriptions and events are kept in that file, so that the parcels
+go on where they were when the demo starts again.  Nothing leaves the machine.
 
     scripts/courier_mock.py --port 8011 --customer DEMO --key KEY
 """
 
 import argparse
 import datetime as dt
+import json
+import os
 import sys
 import time
 import urllib.error
@@ -44,16 +48,23 @@ def main():
     parser.add_argument('--key', required=True)
     parser.add_argument('--step', type=float, default=30,
         help="seconds between two events of a parcel (default 30)")
+    parser.add_argument('--state', metavar='FILE',
+        help="keep the subscriptions and events in this JSON file")
     args = parser.parse_args()
 
     mock = Kuaidi100Mock(customer=args.customer, key=args.key)
+    if args.state and os.path.exists(args.state):
+        with open(args.state, encoding='utf-8') as fp:
+            state = json.load(fp)
+        mock.subscriptions.update(state.get('subscriptions', {}))
+        mock.events.update(state.get('events', {}))
     print("kuaidi100 mock on %s" % mock.start(args.port), flush=True)
     unpushed = set()
     try:
         while True:
             time.sleep(args.step)
             for index, number in enumerate(list(mock.subscriptions)):
-                journey = TROUBLE if index % 4 == 3 else JOURNEY
+                journey = TROUBLE if index % 3 == 1 else JOURNEY
                 done = len(mock.events.get(number, []))
                 if done < len(journey):
                     now = dt.datetime.now(CHINA).strftime('%Y-%m-%d %H:%M:%S')
@@ -68,6 +79,11 @@ def main():
                     if status == 200:
                         unpushed.discard(number)
                     print("push %s: %s" % (number, status), flush=True)
+            if args.state:
+                with open(args.state + '.new', 'w', encoding='utf-8') as fp:
+                    json.dump({'subscriptions': mock.subscriptions,
+                            'events': mock.events}, fp, ensure_ascii=False)
+                os.replace(args.state + '.new', args.state)
     except KeyboardInterrupt:
         pass
     finally:
