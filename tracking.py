@@ -38,14 +38,14 @@ from sql import Null
 from sql.aggregate import Max, Min
 from sql.conditionals import Case, Coalesce
 
-from trytond import backend
+from trytond import backend, config
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
-from trytond.url import http_host
+from trytond.url import http_host, is_secure
 
 from .access import FlowAccessMixin, to_the_second
 from .common import transition
@@ -128,7 +128,7 @@ CUSTOMER_STAGES = [
     ('signed', "Signed"),
     ('cancelled', "Cancelled"),
     ]
-# days a status link works after the latest e-mail that carried it
+# days a status link works after the order's latest shipment left
 STATUS_LINK_DAYS = 60
 STATUS_TOKEN = re.compile(r'(\d{1,18})\.([A-Za-z0-9_-]{20,64})')
 
@@ -137,6 +137,18 @@ KUAIDI100_ENDPOINT = 'https://poll.kuaidi100.com'
 COURIER_TIMEZONE = ZoneInfo('Asia/Shanghai')
 PUSH_PATH = '/%(database)s/sale_flow/tracking/%(service)s/%(credential)s'
 MAX_TEXT = 1000
+
+
+def public_host():
+    """This server's address as the customer reaches it: the request's,
+    else ``[web] hostname`` (read when asked: a script may load its
+    configuration after the module was imported)"""
+    request = Transaction().context.get('_request') or {}
+    hostname = config.get('web', 'hostname')
+    if 'http_host' in request or not hostname:
+        return http_host()
+    return urllib.parse.urlunsplit((
+            'https' if is_secure() else 'http', hostname, '', '', ''))
 
 
 def kuaidi100_sign(*parts):
@@ -876,7 +888,13 @@ class ShipmentOut(metaclass=PoolMeta):
     @transition('shipped')
     def ship(cls, shipments):
         super().ship(shipments)
-        Subscription = Pool().get('sale.flow.tracking.subscription')
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        Subscription = pool.get('sale.flow.tracking.subscription')
+        # the customer follows the orders that leave (the shipped e-mail
+        # carries the link)
+        Sale.open_status_links(list({m.sale for s in shipments
+                    for m in s.outgoing_moves if m.sale}))
         with without_check_access():
             subscriptions = Subscription.follow(shipments)
         if subscriptions:
@@ -887,8 +905,9 @@ class ShipmentOut(metaclass=PoolMeta):
     def status_links(self):
         "The orders of the shipment and their status pages' addresses"
         sales = {m.sale for m in self.outgoing_moves if m.sale}
-        return [(s.number or '', s.status_url())
+        links = [(s.number or '', s.status_url())
             for s in sorted(sales, key=lambda s: s.id)]
+        return [(number, url) for number, url in links if url]
 
     @classmethod
     def _parcel_watch_query(cls):
@@ -1006,7 +1025,7 @@ class Sale(metaclass=PoolMeta):
                 'invisible': ~Eval('status_expire'),
                 },
             help="Until when the link of the e-mails to the customer shows "
-            "the order's status (extended by each e-mail)."))
+            "the order's status (extended by each shipment that leaves)."))
 
     @classmethod
     def __setup__(cls):
@@ -1034,21 +1053,33 @@ class Sale(metaclass=PoolMeta):
             hashlib.sha256).digest()
         return urlsafe_b64encode(digest[:24]).decode('ascii')
 
-    def status_url(self):
-        """The address of the order's status page for the customer: the
-        link works for STATUS_LINK_DAYS days more, and the links sent
-        before keep working unless it was revoked or has expired"""
+    @classmethod
+    def open_status_links(cls, sales):
+        """Make the orders' status links work for STATUS_LINK_DAYS days
+        more (at each shipment that leaves): a link sent before keeps
+        working unless it was revoked or has expired"""
         now = dt.datetime.now()
-        values = {'status_expire': now + dt.timedelta(days=STATUS_LINK_DAYS)}
-        nonce = self.status_nonce
-        if not nonce or not self.status_expire or self.status_expire < now:
-            nonce = values['status_nonce'] = secrets.token_urlsafe(12)
-        with without_check_access():
-            self.__class__.write([self], values)
+        expire = now + dt.timedelta(days=STATUS_LINK_DAYS)
+        to_write = []
+        for sale in sales:
+            values = {'status_expire': expire}
+            if (not sale.status_nonce or not sale.status_expire
+                    or sale.status_expire < now):
+                values['status_nonce'] = secrets.token_urlsafe(12)
+            to_write.extend(([sale], values))
+        if to_write:
+            with without_check_access():
+                cls.write(*to_write)
+
+    def status_url(self):
+        "The address of the order's status page, while its link works"
+        if (not self.status_nonce or not self.status_expire
+                or self.status_expire < dt.datetime.now()):
+            return None
         return '%s/%s/sale_flow/status/%s.%s' % (
-            http_host(), urllib.parse.quote(
+            public_host(), urllib.parse.quote(
                 Transaction().database.name, safe=''),
-            self.id, self._status_digest(self.id, nonce))
+            self.id, self._status_digest(self.id, self.status_nonce))
 
     @classmethod
     def from_status_token(cls, token):

@@ -47,7 +47,7 @@ ORDER_TABS = [
 ORDER_FIELDS = [
     'channel', 'review_state', 'review_findings', 'stock_status',
     'stock_lines', 'delivery_method', 'pickup_code', 'shipments', 'tracking',
-    'timeline']
+    'tracking_events', 'customer_stage', 'timeline']
 # one2many fields that must show rows for an order that went the whole way
 ORDER_ROWS = ['shipments', 'timeline']
 SHIPMENT_TABS = [
@@ -59,7 +59,9 @@ SHIPMENT_FIELDS = [
     'scan_progress', 'delivery_method', 'delivery_status',
     'tracking_numbers', 'tracking_url', 'tracking_links', 'collected_by',
     'handed_over_by', 'shipped_by', 'trackings',
-    'signatures', 'sign_token_expire', 'signature_required', 'scans']
+    'signatures', 'sign_token_expire', 'signature_required', 'scans',
+    'tracking_state', 'parcel_watch', 'tracking_events',
+    'tracking_subscriptions']
 SHIPMENT_BUTTONS = ['hand_over', 'sign_link', 'sign', 'scan']
 SHIPMENT_ROWS = ['signatures', 'scans']
 
@@ -428,6 +430,16 @@ class Smoke:
         yield self.settle(1.5)
         self.notes.append(f"board: {len(board.screen.group)} stage rows")
         self.shot('board')
+
+        # the Parcels to Watch, from its menu entry beside the board
+        self.open_menu(flow, 'model:ir.ui.menu,name:menu_parcel_watch',
+            "Parcels to Watch")
+        parcels = yield self.wait('the Parcels to Watch',
+            lambda: self.page('stock.shipment.out', 'tree', rows=False))
+        yield self.settle(1.5)
+        self.notes.append(
+            f"parcels to watch: {len(parcels.screen.group)} rows")
+        self.shot('parcels-to-watch')
 
         # the Flow Chart, from its menu entry: its row opens the drawing
         self.open_menu(flow, 'model:ir.ui.menu,name:menu_flow_chart',
