@@ -53,6 +53,7 @@ from trytond.transaction import Transaction
 from trytond.wsgi import app
 
 from .exceptions import SignatureIdentityError
+from .tracking import COURIER_TIMEZONE
 
 _TOKEN = re.compile(r'(/sale_flow/(?:sign|rate|status)/)[^\s?/"]+')
 
@@ -98,8 +99,8 @@ def _http_errors_answered(wsgi_app):
 app.wsgi_app = _http_errors_answered(app.wsgi_app)
 
 _WEB = os.path.join(os.path.dirname(__file__), 'web')
-_SIGN_PAGE = TemplateLoader(_WEB, auto_reload=True)
-_STATUS_PAGE = _SIGN_PAGE
+# the customer's pages (Genshi templates of web/)
+_PAGES = TemplateLoader(_WEB, auto_reload=True)
 # the strings of the signing pages: name in the template, message
 SIGN_STRINGS = {
     'order': 'msg_sign_page_order',
@@ -147,7 +148,7 @@ def _page(lang, title, page, status=200, **values):
         with open(os.path.join(_WEB, 'sign_pad.js'),
                 encoding='utf-8') as script:
             values['script'] = Markup(script.read())
-    stream = _SIGN_PAGE.load('sign_page.html').generate(
+    stream = _PAGES.load('sign_page.html').generate(
         lang=lang.replace('_', '-'), query_lang=lang, title=title,
         page=page, text=_Strings(text), **values)
     return Response(
@@ -306,7 +307,6 @@ STATUS_STRINGS = {
 # the stages of the page, in order (tracking.CUSTOMER_STAGES)
 STATUS_STAGES = ['received', 'review', 'preparing', 'shipped', 'delivered',
     'signed']
-_CHINA = 'Asia/Shanghai'
 
 
 @app.route('/<database_name>/sale_flow/status/<token>', methods=['GET'])
@@ -329,7 +329,7 @@ def status(request, pool, token):
             values['error'] = text.invalid
         else:
             values.update(_status_values(sale))
-        stream = _STATUS_PAGE.load('status_page.html').generate(
+        stream = _PAGES.load('status_page.html').generate(
             lang=lang.replace('_', '-'), title=text.title, text=text,
             **values)
     return Response(
@@ -347,7 +347,9 @@ def status(request, pool, token):
 
 def _status_values(sale):
     "What the status page shows of the order: read in the page's language"
-    zone = ZoneInfo(sale.company.timezone or _CHINA)
+    # the couriers' time (China's) for a company without a time zone
+    zone = (ZoneInfo(sale.company.timezone) if sale.company.timezone
+        else COURIER_TIMEZONE)
     stages = dict(sale.fields_get(['customer_stage'])
         ['customer_stage']['selection'])
 

@@ -38,14 +38,14 @@ from sql import Null
 from sql.aggregate import Max, Min
 from sql.conditionals import Case, Coalesce
 
-from trytond import backend, config
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
-from trytond.url import http_host, is_secure
+from trytond.url import http_host
 
 from .access import FlowAccessMixin, to_the_second
 from .common import transition
@@ -137,18 +137,6 @@ KUAIDI100_ENDPOINT = 'https://poll.kuaidi100.com'
 COURIER_TIMEZONE = ZoneInfo('Asia/Shanghai')
 PUSH_PATH = '/%(database)s/sale_flow/tracking/%(service)s/%(credential)s'
 MAX_TEXT = 1000
-
-
-def public_host():
-    """This server's address as the customer reaches it: the request's,
-    else ``[web] hostname`` (read when asked: a script may load its
-    configuration after the module was imported)"""
-    request = Transaction().context.get('_request') or {}
-    hostname = config.get('web', 'hostname')
-    if 'http_host' in request or not hostname:
-        return http_host()
-    return urllib.parse.urlunsplit((
-            'https' if is_secure() else 'http', hostname, '', '', ''))
 
 
 def kuaidi100_sign(*parts):
@@ -728,21 +716,18 @@ class Subscription(FlowAccessMixin, ModelSQL, ModelView):
             cls.watch()
 
     @classmethod
-    def _on_their_way(cls):
-        return [
+    def _poll(cls, subscriptions=None):
+        pool = Pool()
+        Event = pool.get('sale.flow.tracking.event')
+        now = dt.datetime.now()
+        # the parcels on their way
+        domain = [
             ('shipment.state', '=', 'shipped'),
             ['OR',
                 ('shipment.tracking_state', '=', None),
                 ('shipment.tracking_state', '!=', 'delivered'),
                 ],
             ]
-
-    @classmethod
-    def _poll(cls, subscriptions=None):
-        pool = Pool()
-        Event = pool.get('sale.flow.tracking.event')
-        now = dt.datetime.now()
-        domain = cls._on_their_way()
         if subscriptions is not None:
             domain.append(('id', 'in', [s.id for s in subscriptions]))
         subscriptions = cls.search(domain,
@@ -1077,7 +1062,7 @@ class Sale(metaclass=PoolMeta):
                 or self.status_expire < dt.datetime.now()):
             return None
         return '%s/%s/sale_flow/status/%s.%s' % (
-            public_host(), urllib.parse.quote(
+            http_host(), urllib.parse.quote(
                 Transaction().database.name, safe=''),
             self.id, self._status_digest(self.id, self.status_nonce))
 
