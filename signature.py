@@ -178,8 +178,15 @@ class Signature(FlowAccessMixin, ModelSQL, ModelView):
     channel = fields.Selection([
             ('client', "Tryton Client"),
             ('phone', "Customer's Phone"),
-            ], "Signed on", readonly=True)
-    image = fields.Binary("Signature", required=True, readonly=True)
+            ('courier', "Courier's Delivery"),
+            ], "Signed on", readonly=True,
+        help="Where the signature was given; the courier's delivery is the "
+        "recipient the courier reported, for a carrier whose courier's "
+        "delivery completes the shipment.")
+    image = fields.Binary("Signature", readonly=True,
+        states={
+            'required': Eval('channel') != 'courier',
+            })
     photos = fields.One2Many(
         'sale.flow.signature.photo', 'signature', "Photos of the Goods",
         readonly=True)
@@ -205,6 +212,60 @@ class Signature(FlowAccessMixin, ModelSQL, ModelView):
                 'sale_flow.msg_signature_unique'),
             ]
         cls._order = [('signed_at', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def by_courier(cls, shipments):
+        """Record the courier's delivery of the shipments as their proof of
+        delivery and complete them: for the carriers whose courier's
+        delivery completes the shipment, the shipments still on their way
+        and not signed whose courier reported them delivered (the first
+        *delivered* event: its time and its recipient, all the goods
+        accepted).  Return the signatures."""
+        pool = Pool()
+        Shipment = pool.get('stock.shipment.out')
+        Event = pool.get('sale.flow.tracking.event')
+        Line = pool.get('sale.flow.signature.line')
+        shipments = [s for s in Shipment.browse(shipments)
+            if s.carrier and s.carrier.tracking_proof == 'courier']
+        if not shipments:
+            return []
+        lock_records(shipments)
+        shipments = Shipment.browse([s.id for s in shipments])
+        delivered = {}
+        for event in Event.search([
+                    ('shipment', 'in', [s.id for s in shipments]),
+                    ('state', '=', 'delivered'),
+                    ], order=[('time', 'ASC'), ('id', 'ASC')]):
+            delivered.setdefault(event.shipment.id, event)
+        to_sign = [s for s in shipments
+            if s.state == 'shipped' and not s.signatures
+            and s.id in delivered]
+        signatures = []
+        for shipment in to_sign:
+            event = delivered[shipment.id]
+            signatures.append(cls(
+                    shipment=shipment, channel='courier',
+                    signer=event.recipient or gettext(
+                        'sale_flow.msg_signature_courier_recipient',
+                        carrier=shipment.carrier.party.rec_name),
+                    signed_at=event.time, recorded_by=None,
+                    lines=[Line(move=m, product=m.product, unit=m.unit,
+                            delivered=m.quantity, accepted=m.quantity,
+                            refused=0)
+                        for m in shipment.moves_to_sign()]))
+        if not signatures:
+            return []
+        with without_check_access():
+            cls.save(signatures)
+            key = pool.get('sale.flow.signature.secret').get_key()
+            for signature in signatures:
+                signature.digest = signature.compute_digest(key)
+            cls.save(signatures)
+            # the customer's signing link is of no use any more
+            Shipment.write(to_sign, {
+                    'sign_token_hash': None, 'sign_token_expire': None})
+            Shipment.do(to_sign)
+        return signatures
 
     def content(self):
         "The signed content, canonical"

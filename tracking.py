@@ -137,6 +137,10 @@ KUAIDI100_ENDPOINT = 'https://poll.kuaidi100.com'
 COURIER_TIMEZONE = ZoneInfo('Asia/Shanghai')
 PUSH_PATH = '/%(database)s/sale_flow/tracking/%(service)s/%(credential)s'
 MAX_TEXT = 1000
+# the recipient in a courier's delivered text: 签收人：张三, 签收人是【张三】,
+# 签收人为前台 (not 签收人凭取货码签收, which names nobody)
+RECIPIENT = re.compile(
+    r'签收人\s*(?:是|为|[:：])\s*[【\[(（]?\s*([^】\]）)，,。；;\s]+)')
 
 
 def kuaidi100_sign(*parts):
@@ -153,6 +157,13 @@ def courier_time(value):
         return None
     return local.replace(tzinfo=COURIER_TIMEZONE).astimezone(
         dt.timezone.utc).replace(tzinfo=None)
+
+
+def recipient(text):
+    "The recipient a courier's delivered text names (签收人：张三), or None"
+    match = RECIPIENT.search(text or '')
+    if match:
+        return _text(match.group(1), 100)
 
 
 def _text(value, size=MAX_TEXT):
@@ -328,6 +339,18 @@ class Carrier(metaclass=PoolMeta):
             },
         help="The users of this group are told once when a parcel of the "
         "carrier is in exception, refused or without news.")
+    tracking_proof = fields.Selection([
+            ('customer', "The Customer Signs"),
+            ('courier', "The Courier's Delivery"),
+            ], "Proof of Delivery",
+        states={
+            'invisible': ~Eval('tracking_service'),
+            'required': Bool(Eval('tracking_service')),
+            },
+        help="What completes a shipment of the carrier: the customer's "
+        "signature (the signing link or at the counter: the customer "
+        "checks quantity and quality), or the courier's delivered event "
+        "with its recipient, recorded as the signature.")
 
     @classmethod
     def default_tracking_stale_after(cls):
@@ -337,6 +360,23 @@ class Carrier(metaclass=PoolMeta):
     def default_tracking_watch_group(cls):
         ModelData = Pool().get('ir.model.data')
         return ModelData.get_id('sale_flow', 'group_sale_flow_shipping')
+
+    @classmethod
+    def __register__(cls, module):
+        table = cls.__table__()
+        table_h = cls.__table_handler__(module)
+        cursor = Transaction().connection.cursor()
+        fill_proof = not table_h.column_exist('tracking_proof')
+        super().__register__(module)
+        # the carriers followed before the setting: the customer signs
+        if fill_proof:
+            cursor.execute(*table.update(
+                    [table.tracking_proof], ['customer'],
+                    where=table.tracking_service != Null))
+
+    @classmethod
+    def default_tracking_proof(cls):
+        return 'customer'
 
 
 class Event(FlowAccessMixin, ModelSQL, ModelView):
@@ -359,6 +399,8 @@ class Event(FlowAccessMixin, ModelSQL, ModelView):
         "Courier Status", readonly=True,
         help="The courier's status, as received.")
     text = fields.Text("Description", readonly=True)
+    recipient = fields.Char("Recipient", readonly=True,
+        help="Who received the parcel, as the courier reports it.")
     state = fields.Selection(STATES, "State", readonly=True)
     state_string = state.translated('state')
     service = fields.Selection(SERVICES, "Service", readonly=True)
@@ -407,8 +449,12 @@ class Event(FlowAccessMixin, ModelSQL, ModelView):
                     **values))
         if to_save:
             cls.save(to_save)
-            Shipment = Pool().get('stock.shipment.out')
+            pool = Pool()
+            Shipment = pool.get('stock.shipment.out')
             Shipment.update_tracking_state([subscription.shipment])
+            if any(e.state == 'delivered' for e in to_save):
+                pool.get('sale.flow.signature').by_courier(
+                    [subscription.shipment])
         return len(to_save)
 
     # kuaidi100 (快递100)
@@ -480,14 +526,18 @@ class Event(FlowAccessMixin, ModelSQL, ModelView):
             code = _text(item.get('statusCode'), 20)
             if code is None and not events:
                 code = _text(result.get('state'), 20)
+            text = _text(item.get('context'))
+            state = KUAIDI100_STATES.get(code)
             events.append({
                     'time': time,
                     'place': _text(
                         item.get('location') or item.get('areaName'), 200),
                     'code': code,
                     'status': _text(item.get('status'), 100),
-                    'text': _text(item.get('context')),
-                    'state': KUAIDI100_STATES.get(code),
+                    'text': text,
+                    'recipient': (
+                        recipient(text) if state == 'delivered' else None),
+                    'state': state,
                     })
         return events
 
@@ -1023,6 +1073,14 @@ class Sale(metaclass=PoolMeta):
                 })
 
     @classmethod
+    @ModelView.button
+    @transition('confirmed')
+    def confirm(cls, sales):
+        super().confirm(sales)
+        # the order confirmation carries the link
+        cls.open_status_links(sales)
+
+    @classmethod
     def copy(cls, sales, default=None):
         default = default.copy() if default is not None else {}
         default.setdefault('status_nonce', None)
@@ -1041,8 +1099,9 @@ class Sale(metaclass=PoolMeta):
     @classmethod
     def open_status_links(cls, sales):
         """Make the orders' status links work for STATUS_LINK_DAYS days
-        more (at each shipment that leaves): a link sent before keeps
-        working unless it was revoked or has expired"""
+        more (when an order is confirmed and at each shipment that
+        leaves): a link sent before keeps working unless it was revoked or
+        has expired"""
         now = dt.datetime.now()
         expire = now + dt.timedelta(days=STATUS_LINK_DAYS)
         to_write = []

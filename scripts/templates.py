@@ -487,6 +487,10 @@ def order_confirmation():
         lines,
         totals,
         p(t("Currency:") + ' ' + d('sale.currency.code'), style='Small'),
+        p(d('if test="sale.status_url()"')),
+        p(t("Follow your order online:") + ' ' + d('sale.status_url()'),
+            style='Small'),
+        p(d('/if')),
         p(t("Acknowledgement"), style='Heading'),
         p(t("Please check the goods, quantities, prices and addresses; "
             "sign, stamp and return a copy of this confirmation to "
