@@ -5,10 +5,12 @@ to be rendered in the reader's language, the order channels, the scan
 results that are refusals, the SQL expressions of dates the reporting
 models (statistics, monitoring, evaluation) group by, the transition
 decorator of the overrides of Tryton's transitions, and the row locks of
-operators working on the same goods."""
+operators working on the same goods, and the company's accounts at the
+outside services (tracking, waybills)."""
 
 import threading
 import time
+import urllib.parse
 from contextlib import contextmanager
 from decimal import Decimal
 from functools import wraps
@@ -18,11 +20,12 @@ from sql.functions import DateTrunc, Extract, Function
 
 from trytond import backend
 from trytond.i18n import gettext
-from trytond.model import fields
+from trytond.model import Unique, fields
 from trytond.pool import Pool
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
-from .exceptions import BusyError, LockWaited
+from .exceptions import (
+    BusyError, LockWaited, TrackingCredentialValidationError)
 
 CHANNELS = [
     ('phone', "Phone"),
@@ -236,3 +239,61 @@ def _wait_for(table, where, exception):
 
 def _busy():
     return BusyError(gettext('sale_flow.msg_goods_busy', seconds=LOCK_TIMEOUT))
+
+
+class ServiceAccountMixin:
+    """The company's account at an outside service (a tracking service, a
+    courier): one per company and service, found by ``get``, its secrets
+    never in its name; its addresses (``_account_urls``) are http(s) and
+    its timeout at most two minutes"""
+    __slots__ = ()
+    # the message of the uniqueness per company and service
+    _account_unique = None
+    # the fields that hold an address of the service or of this server
+    _account_urls = ['endpoint']
+
+    company = fields.Many2One('company.company', "Company", required=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('company_service_unique', Unique(t, t.company, t.service),
+                cls._account_unique),
+            ]
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    def get_rec_name(self, name):
+        # never a key nor a secret
+        return '%s - %s' % (self.service, self.company.rec_name)
+
+    @classmethod
+    def validate_fields(cls, accounts, field_names):
+        super().validate_fields(accounts, field_names)
+        for account in accounts:
+            for name in cls._account_urls:
+                value = getattr(account, name)
+                parsed = urllib.parse.urlsplit(value or '')
+                if value and (parsed.scheme not in {'http', 'https'}
+                        or not parsed.netloc):
+                    raise TrackingCredentialValidationError(gettext(
+                            'sale_flow.msg_tracking_credential_url',
+                            url=value))
+            if account.timeout is not None and not (
+                    0 < account.timeout <= 120):
+                raise TrackingCredentialValidationError(gettext(
+                        'sale_flow.msg_tracking_credential_timeout'))
+
+    @classmethod
+    def get(cls, service, company):
+        "The account of the company at the service (None if there is none)"
+        with without_check_access():
+            accounts = cls.search([
+                    ('service', '=', service),
+                    ('company', '=', company.id if company else None),
+                    ], limit=1)
+        return accounts[0] if accounts else None

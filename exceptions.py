@@ -52,6 +52,10 @@ class TrackingServiceError(UserError):
     "The tracking service did not answer or refused the request"
 
 
+class WaybillServiceError(UserError):
+    "The courier did not answer or refused the electronic waybill request"
+
+
 class TrackingPushError(Exception):
     "A push refused (its reason: signature or malformed); never shown"
 

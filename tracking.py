@@ -48,7 +48,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.url import http_host
 
 from .access import FlowAccessMixin, to_the_second
-from .common import transition
+from .common import ServiceAccountMixin, transition
 from .exceptions import (
     TrackingCredentialValidationError, TrackingPushError, TrackingServiceError)
 
@@ -172,11 +172,13 @@ def _text(value, size=MAX_TEXT):
     return str(value).strip()[:size] or None
 
 
-class Credential(FlowAccessMixin, ModelSQL, ModelView):
+class Credential(
+        ServiceAccountMixin, FlowAccessMixin, ModelSQL, ModelView):
     "Tracking service account"
     __name__ = 'sale.flow.tracking.credential'
+    _account_unique = 'sale_flow.msg_tracking_credential_unique'
+    _account_urls = ['endpoint', 'callback_url']
 
-    company = fields.Many2One('company.company', "Company", required=True)
     service = fields.Selection(
         [s for s in SERVICES if s[0]], "Service", required=True)
     customer = fields.Char(
@@ -206,19 +208,6 @@ class Credential(FlowAccessMixin, ModelSQL, ModelView):
         "Timeout", required=True, help="Seconds to wait for the service.")
 
     @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        t = cls.__table__()
-        cls._sql_constraints += [
-            ('company_service_unique', Unique(t, t.company, t.service),
-                'sale_flow.msg_tracking_credential_unique'),
-            ]
-
-    @classmethod
-    def default_company(cls):
-        return Transaction().context.get('company')
-
-    @classmethod
     def default_service(cls):
         return 'kuaidi100'
 
@@ -234,40 +223,14 @@ class Credential(FlowAccessMixin, ModelSQL, ModelView):
     def default_timeout(cls):
         return 10
 
-    def get_rec_name(self, name):
-        # never the key nor the secret
-        return '%s - %s' % (self.service, self.company.rec_name)
-
     @classmethod
     def validate_fields(cls, credentials, field_names):
         super().validate_fields(credentials, field_names)
         for credential in credentials:
-            for name in ['endpoint', 'callback_url']:
-                value = getattr(credential, name)
-                parsed = urllib.parse.urlsplit(value or '')
-                if value and (parsed.scheme not in {'http', 'https'}
-                        or not parsed.netloc):
-                    raise TrackingCredentialValidationError(gettext(
-                            'sale_flow.msg_tracking_credential_url',
-                            url=value))
             if (credential.poll_interval is not None
                     and credential.poll_interval < dt.timedelta(0)):
                 raise TrackingCredentialValidationError(gettext(
                         'sale_flow.msg_tracking_credential_interval'))
-            if credential.timeout is not None and not (
-                    0 < credential.timeout <= 120):
-                raise TrackingCredentialValidationError(gettext(
-                        'sale_flow.msg_tracking_credential_timeout'))
-
-    @classmethod
-    def get(cls, service, company):
-        "The account of the company at the service (None if there is none)"
-        with without_check_access():
-            credentials = cls.search([
-                    ('service', '=', service),
-                    ('company', '=', company.id if company else None),
-                    ], limit=1)
-        return credentials[0] if credentials else None
 
     def push_url(self):
         "The address the service pushes the events of this account to"

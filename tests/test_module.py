@@ -109,6 +109,7 @@ class SaleFlowTestCase(CompanyTestMixin, ModuleTestCase):
         missing = [
             (e.msgctxt, e.msgid) for e in pofile
             if not e.msgstr or 'fuzzy' in e.flags]
+        self.maxDiff = None  # the whole list, to translate at once
         self.assertEqual(missing, [])
         stale = {e.msgctxt for e in polib.pofile(
                 os.path.join(MODULE_DIR, 'locale', 'zh_CN.po'))} - {
