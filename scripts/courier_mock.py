@@ -12,9 +12,18 @@ it, meets an exception at the door (派件异常) instead of being delivered,
 so that the demo's *Parcels to Watch* has one.  A push the server does
 not take (not started yet) is sent again at the next step.  With --state
 the subscriptions and events are kept in that file, so that the parcels
-go on where they were when the demo starts again.  Nothing leaves the machine.
+go on where they were when the demo starts again.
 
-    scripts/courier_mock.py --port 8011 --customer DEMO --key KEY
+With --sf-port the same process serves the mock of SF Express's open
+platform (tests/sf_express_mock.py) for the demo's electronic waybills:
+packing a shipment of the demo's SF Express carrier gets its number and
+label there (numbers that grow with the time, so that a restarted demo
+never gives a number twice), and its orders are kept in the --state file
+too, so that a shipment cancelled after a restart cancels its waybill.
+Nothing leaves the machine.
+
+    scripts/courier_mock.py --port 8011 --customer DEMO --key KEY \
+        --sf-port 8012 --sf-partner DEMO-SF --sf-check-word CHECK
 """
 
 import argparse
@@ -27,6 +36,7 @@ import urllib.error
 from zoneinfo import ZoneInfo
 
 from trytond.modules.sale_flow.tests.kuaidi100_mock import Kuaidi100Mock
+from trytond.modules.sale_flow.tests.sf_express_mock import SFExpressMock
 
 CHINA = ZoneInfo('Asia/Shanghai')
 # the courier's status, code, text and place of each event of a journey
@@ -50,15 +60,31 @@ def main():
         help="seconds between two events of a parcel (default 30)")
     parser.add_argument('--state', metavar='FILE',
         help="keep the subscriptions and events in this JSON file")
+    parser.add_argument('--sf-port', type=int,
+        help="also serve the SF Express mock (electronic waybills) there")
+    parser.add_argument('--sf-partner', default='DEMO-SF')
+    parser.add_argument('--sf-check-word', default='DEMO-CHECK')
     args = parser.parse_args()
 
     mock = Kuaidi100Mock(customer=args.customer, key=args.key)
+    waybills = None
+    if args.sf_port:
+        waybills = SFExpressMock(
+            partner=args.sf_partner, check_word=args.sf_check_word)
+        # 13 digits after SF that grow with the time (SF\d{12,13})
+        waybills._serial = 7 * 10 ** 12 + int(time.time() * 100) % 10 ** 12
+    state = {}
     if args.state and os.path.exists(args.state):
         with open(args.state, encoding='utf-8') as fp:
             state = json.load(fp)
         mock.subscriptions.update(state.get('subscriptions', {}))
         mock.events.update(state.get('events', {}))
+        if waybills:
+            waybills.orders.update(state.get('waybills', {}))
     print("kuaidi100 mock on %s" % mock.start(args.port), flush=True)
+    if waybills:
+        print("SF Express mock on %s" % waybills.start(args.sf_port),
+            flush=True)
     unpushed = set()
     try:
         while True:
@@ -82,12 +108,17 @@ def main():
             if args.state:
                 with open(args.state + '.new', 'w', encoding='utf-8') as fp:
                     json.dump({'subscriptions': mock.subscriptions,
-                            'events': mock.events}, fp, ensure_ascii=False)
+                            'events': mock.events,
+                            'waybills': (
+                                dict(waybills.orders) if waybills else {}),
+                            }, fp, ensure_ascii=False)
                 os.replace(args.state + '.new', args.state)
     except KeyboardInterrupt:
         pass
     finally:
         mock.stop()
+        if waybills:
+            waybills.stop()
     return 0
 
 

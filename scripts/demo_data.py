@@ -59,6 +59,9 @@ def main():
         "route being at --public")
     parser.add_argument('--public', metavar='URL',
         help="the demo server's address, for the courier's pushes")
+    parser.add_argument('--waybill', metavar='ENDPOINT',
+        help="with --courier: the SF Express carrier's electronic waybills "
+        "come from the SF Express mock of this address")
     args = parser.parse_args()
 
     start = time.monotonic()
@@ -67,6 +70,10 @@ def main():
         count = follow_parcels(config, args.courier, args.public)
         print("couriers: %d parcels on their way followed at %s" % (
                 count, args.courier))
+        if args.waybill:
+            carriers = waybills_at(config, args.waybill)
+            print("couriers: the waybills of %s come from %s" % (
+                    ', '.join(carriers), args.waybill))
         return
     with mail_sink() as mails:
         tools.setup_demo(config=config, customers=args.customers,
@@ -589,6 +596,35 @@ def follow_parcels(config, endpoint, public):
                     ('shipment', 'in', [s.id for s in shipments]),
                     ]))
         return len(shipments)
+    return tools.server_call(config, work)
+
+
+# the demo's account at the SF Express mock (scripts/courier_mock.py)
+WAYBILL_ACCOUNT = {'partner': 'DEMO-SF', 'check_word': 'DEMO-CHECK',
+    'monthly_card': '7551234567'}
+
+
+def waybills_at(config, endpoint):
+    """The demo's SF Express carrier gets its electronic waybills from the
+    SF Express mock at endpoint (the company's account there, the
+    carrier's shipping service); the names of the carriers"""
+    def work(pool):
+        Company = pool.get('company.company')
+        Carrier = pool.get('carrier')
+        Credential = pool.get('sale.flow.waybill.credential')
+        company, = Company.search([], limit=1)
+        credential = (Credential.search([('service', '=', 'sf_express')])
+            or [Credential(company=company, service='sf_express')])[0]
+        for name, value in dict(WAYBILL_ACCOUNT, endpoint=endpoint).items():
+            setattr(credential, name, value)
+        credential.save()
+        carriers = [c for c in Carrier.search([])
+            if 'com=shunfeng' in (c.tracking_url or '')]
+        for carrier in carriers:
+            carrier.shipping_service = 'sf_express'
+            carrier.sf_express_product = '2'
+        Carrier.save(carriers)
+        return [c.rec_name for c in carriers]
     return tools.server_call(config, work)
 
 
