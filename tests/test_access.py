@@ -199,6 +199,12 @@ class AccessMatrixTestCase(unittest.TestCase):
                         'key': "KEY", 'salt': "SALT",
                         'endpoint': 'http://127.0.0.1:9',
                         }])
+            pool.get('sale.flow.waybill.credential').create([{
+                        'company': shipped_shipment.company.id,
+                        'service': 'sf_express', 'partner': "SAMPLE",
+                        'check_word': "CHECK",
+                        'endpoint': 'http://127.0.0.1:9',
+                        }])
             subscription, = pool.get(
                 'sale.flow.tracking.subscription').create([{
                         'shipment': shipped_shipment.id,
