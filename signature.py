@@ -215,12 +215,14 @@ class Signature(FlowAccessMixin, ModelSQL, ModelView):
 
     @classmethod
     def by_courier(cls, shipments):
-        """Record the courier's delivery of the shipments as their proof of
-        delivery and complete them: for the carriers whose courier's
-        delivery completes the shipment, the shipments still on their way
-        and not signed whose courier reported them delivered (the first
-        *delivered* event: its time and its recipient, all the goods
-        accepted).  Return the signatures."""
+        """Record the courier's delivery or refusal of the shipments as
+        their proof of delivery and complete them: for the carriers whose
+        courier's delivery completes the shipment, the shipments still on
+        their way and not signed whose courier reported them delivered or
+        refused (the first such event: its time; delivered: its recipient,
+        all the goods accepted; refused: all the goods refused with the
+        courier's words, their return expected and the after-sales case
+        open).  Return the signatures."""
         pool = Pool()
         Shipment = pool.get('stock.shipment.out')
         Event = pool.get('sale.flow.tracking.event')
@@ -231,28 +233,41 @@ class Signature(FlowAccessMixin, ModelSQL, ModelView):
             return []
         lock_records(shipments)
         shipments = Shipment.browse([s.id for s in shipments])
-        delivered = {}
+        decisive = {}
         for event in Event.search([
                     ('shipment', 'in', [s.id for s in shipments]),
-                    ('state', '=', 'delivered'),
+                    ('state', 'in', ['delivered', 'refused']),
                     ], order=[('time', 'ASC'), ('id', 'ASC')]):
-            delivered.setdefault(event.shipment.id, event)
+            decisive.setdefault(event.shipment.id, event)
         to_sign = [s for s in shipments
             if s.state == 'shipped' and not s.signatures
-            and s.id in delivered]
+            and s.id in decisive]
         signatures = []
         for shipment in to_sign:
-            event = delivered[shipment.id]
+            event = decisive[shipment.id]
+            carrier = shipment.carrier.party.rec_name
+            if event.state == 'refused':
+                signer = gettext(
+                    'sale_flow.msg_signature_courier_refused',
+                    carrier=carrier)
+                reason = (event.text or event.status or '').strip()[
+                    :MAX_TEXT] or None
+                lines = [Line(move=m, product=m.product, unit=m.unit,
+                        delivered=m.quantity, accepted=0,
+                        refused=m.quantity, reason='other',
+                        reason_text=reason)
+                    for m in shipment.moves_to_sign()]
+            else:
+                signer = event.recipient or gettext(
+                    'sale_flow.msg_signature_courier_recipient',
+                    carrier=carrier)
+                lines = [Line(move=m, product=m.product, unit=m.unit,
+                        delivered=m.quantity, accepted=m.quantity,
+                        refused=0)
+                    for m in shipment.moves_to_sign()]
             signatures.append(cls(
-                    shipment=shipment, channel='courier',
-                    signer=event.recipient or gettext(
-                        'sale_flow.msg_signature_courier_recipient',
-                        carrier=shipment.carrier.party.rec_name),
-                    signed_at=event.time, recorded_by=None,
-                    lines=[Line(move=m, product=m.product, unit=m.unit,
-                            delivered=m.quantity, accepted=m.quantity,
-                            refused=0)
-                        for m in shipment.moves_to_sign()]))
+                    shipment=shipment, channel='courier', signer=signer,
+                    signed_at=event.time, recorded_by=None, lines=lines))
         if not signatures:
             return []
         with without_check_access():
@@ -265,6 +280,12 @@ class Signature(FlowAccessMixin, ModelSQL, ModelView):
             Shipment.write(to_sign, {
                     'sign_token_hash': None, 'sign_token_expire': None})
             Shipment.do(to_sign)
+            for signature in signatures:
+                refused = [l for l in signature.lines if l.refused]
+                if refused:
+                    # the parcel comes back with the courier: the
+                    # warehouse receives it when it is there
+                    cls._refused(signature, refused, receive=False)
         return signatures
 
     def content(self):
@@ -871,11 +892,13 @@ class SignatureSign(metaclass=PoolMeta):
                     customer=shipment.customer.rec_name))
 
     @classmethod
-    def _refused(cls, signature, lines):
+    def _refused(cls, signature, lines, receive=True):
         """Bring the refused goods back to stock with a customer return
-        shipment and open the after-sales case on the order"""
+        shipment (received at once, or left for the warehouse to receive
+        when the goods are there) and open the after-sales case on the
+        order"""
         with without_check_access():
-            return_ = cls._refused_return(signature, lines)
+            return_ = cls._refused_return(signature, lines, receive=receive)
             cls._refused_quantities(lines)
             complaint = cls._refused_complaint(signature, lines)
             signature.return_shipment = return_
@@ -883,8 +906,9 @@ class SignatureSign(metaclass=PoolMeta):
             signature.save()
 
     @classmethod
-    def _refused_return(cls, signature, lines):
-        "The customer return of the refused goods, received and done"
+    def _refused_return(cls, signature, lines, receive=True):
+        """The customer return of the refused goods, received and done
+        (or waiting for them)"""
         pool = Pool()
         Return = pool.get('stock.shipment.out.return')
         Move = pool.get('stock.move')
@@ -907,6 +931,8 @@ class SignatureSign(metaclass=PoolMeta):
                     origin=move.origin))
         return_.incoming_moves = moves
         return_.save()
+        if not receive:
+            return return_
         # The sale warns, on receiving, that its line moves more than
         # ordered: these are the goods that come back, acknowledged by
         # the customer's signature (nobody is there to answer)
@@ -962,8 +988,10 @@ class SignatureSign(metaclass=PoolMeta):
             origin=sale, reference=shipment.number,
             description=description)
         complaint.save()
-        Attachment.save([Attachment(
-                    resource=complaint, type='data',
-                    name='signature-%s.png' % shipment.number,
-                    data=signature.image)])
+        if signature.image:
+            # the courier's record has no image
+            Attachment.save([Attachment(
+                        resource=complaint, type='data',
+                        name='signature-%s.png' % shipment.number,
+                        data=signature.image)])
         return complaint

@@ -415,7 +415,7 @@ class Event(FlowAccessMixin, ModelSQL, ModelView):
             pool = Pool()
             Shipment = pool.get('stock.shipment.out')
             Shipment.update_tracking_state([subscription.shipment])
-            if any(e.state == 'delivered' for e in to_save):
+            if any(e.state in {'delivered', 'refused'} for e in to_save):
                 pool.get('sale.flow.signature').by_courier(
                     [subscription.shipment])
         return len(to_save)
