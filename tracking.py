@@ -780,9 +780,10 @@ class Subscription(FlowAccessMixin, ModelSQL, ModelView):
 
     @classmethod
     def watch(cls):
-        """Tell the users of each carrier's group, once per parcel and
-        reason, of the parcels in exception, refused or without news, each
-        user in their own language"""
+        """Tell the users of each carrier's group who work for the
+        parcel's company, once per parcel and reason, of the parcels in
+        exception, refused or without news, each user in their own
+        language"""
         pool = Pool()
         Shipment = pool.get('stock.shipment.out')
         Alert = pool.get('sale.flow.tracking.alert')
@@ -801,7 +802,9 @@ class Subscription(FlowAccessMixin, ModelSQL, ModelView):
                     since=shipment.tracking_last_at, notified_at=now))
             group = shipment.carrier.tracking_watch_group
             for user in (group.users if group else []):
-                told[user.id].append((shipment, kind))
+                # a group may gather the people of several companies
+                if shipment.company in user.companies:
+                    told[user.id].append((shipment, kind))
         Alert.save(alerts)
         for user in User.browse(list(told)):
             language = user.language.code if user.language else None
